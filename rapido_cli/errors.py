@@ -1,0 +1,72 @@
+"""Exit codes and the domain errors that carry them.
+
+Every error a user can cause is a :class:`RapidoError` with an exit code and a hint; one
+boundary (``rapido_cli.cli.main``) turns it into a message on stderr. Anything else is a bug.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The documented exit codes (see CLI.md)."""
+
+    OK = 0
+    DATA = 1  # rejected or invalid data: retrying will not help
+    USAGE = 2  # unknown option, missing file
+    CONFIG = 3  # missing profile or key, HTTP 401/403
+    TEMPFAIL = 75  # network, timeouts, 429/5xx after retries, journal locked
+    INTERRUPTED = 130  # Ctrl-C / SIGTERM after saving progress
+
+
+class RapidoError(Exception):
+    """Base of every error a user can cause. ``str(err)`` is the one-line message."""
+
+    exit_code: ExitCode = ExitCode.DATA
+
+    def __init__(self, message: str, *, hint: str | None = None, exit_code: ExitCode | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class DataError(RapidoError):
+    """The data is wrong: fix it, retrying will not help (exit 1)."""
+
+    exit_code = ExitCode.DATA
+
+
+class UsageError(RapidoError):
+    """A bad flag, a missing or unreadable file (exit 2)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(RapidoError):
+    """Profile, configuration or credentials problem (exit 3)."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class TemporaryError(RapidoError):
+    """Try again later: network, timeouts, overload, a held lock (exit 75)."""
+
+    exit_code = ExitCode.TEMPFAIL
+
+
+class InterruptedRun(RapidoError):
+    """Stopped by a signal after saving progress (exit 130)."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
+class FieldError(DataError):
+    """A value for one named field is wrong (used by the builders; ``field`` names it)."""
+
+    def __init__(self, field: str, message: str, *, hint: str | None = None) -> None:
+        super().__init__(f"{field}: {message}", hint=hint)
+        self.field = field
+        self.reason = message
