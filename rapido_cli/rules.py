@@ -1,15 +1,61 @@
 """Per-event rules shared by ``validate``, ``replay`` and the sandbox.
 
-``check_server_event`` takes an already-parsed JSON value and returns every problem found;
-it never raises on any input.
+The checks here are hand-written on plain Python values (what ``json``/``orjson``/``yaml`` give),
+because they run on every line of multi-million-event files and on every sandbox request; the
+pydantic models in :mod:`rapido_cli.models` stay the single definition of the *schema* (``rapido
+schema``), and a test proves the two agree on valid/invalid for generated events.
+
+Public interface (other modules rely on it):
+
+* :func:`check_server_event` ``(obj, *, size=None) -> list[Problem]``: one server-to-server envelope.
+* :func:`check_pwa_event` ``(obj, *, size=None) -> list[Problem]``: one captured PWA event
+  ``{"eventType", "properties"}``, ``properties`` as an object or as the JSON string the bridge received.
+
+Both accept *any* value (not only dicts), never raise, and return an empty list for a clean event.
+A :class:`Problem` has a dotted ``path`` (``attributes.start_time``, ``event.type``, ``userId``; ``""``
+for the whole event), a one-line ``message`` and a ``severity`` (``"error"`` for what a server would
+reject, ``"warning"`` for what may be intended; ``--strict`` turns warnings into errors).
+
+``size`` is the encoded size of the event in bytes when the caller already knows it (the raw line
+of a JSONL file, the body of a request); otherwise it is computed.
 """
 
 from __future__ import annotations
 
+import difflib
+import json
+import math
+import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
+import orjson
+
+from rapido_cli.models import (
+    BOOKING_ATTRIBUTES,
+    EVENT_TYPES,
+    MAX_AMOUNT,
+    MAX_EVENT_BYTES,
+    MAX_EVENT_ID_LENGTH,
+    MAX_PWA_PROPERTIES_BYTES,
+    ORDER_STATUSES,
+    STATUS_TO_TYPE,
+)
+
 Severity = Literal["error", "warning"]
+
+__all__ = [
+    "ENVELOPE_FIELDS",
+    "PWA_FIELDS",
+    "Problem",
+    "Severity",
+    "check_pwa_event",
+    "check_server_event",
+    "describe",
+    "encoded_size",
+    "is_iana_zone",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,25 +67,489 @@ class Problem:
     severity: Severity = "error"
 
 
-def check_server_event(obj: Any) -> list[Problem]:
-    """Check one server-to-server envelope; return errors and warnings (empty when clean)."""
-    from pydantic import ValidationError
+ENVELOPE_FIELDS: tuple[str, ...] = ("userId", "event", "attributes", "schemaVersion")
+EVENT_FIELDS: tuple[str, ...] = ("type", "id")
+PWA_FIELDS: tuple[str, ...] = ("eventType", "properties")
 
-    from rapido_cli.models import BookingAttributes, Envelope
+_ENVELOPE_SET = frozenset(ENVELOPE_FIELDS)
+_EVENT_SET = frozenset(EVENT_FIELDS)
+_EVENT_TYPES = frozenset(EVENT_TYPES)
+_STATUSES = frozenset(ORDER_STATUSES)
+_BOOKING_SET = frozenset(BOOKING_ATTRIBUTES)
 
-    problems: list[Problem] = []
+#: 2000-01-01T00:00:00Z: earlier booking times are almost always a unit or field mistake.
+_Y2000 = 946_684_800
+#: Unix seconds have 10 digits until the year 2286; 13 digits are milliseconds, 16 microseconds.
+_SECONDS_CEILING = 10_000_000_000
+_SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*\Z")
+
+_ERR: Severity = "error"
+_WARN: Severity = "warning"
+
+
+def describe(value: Any) -> str:
+    """The JSON type of ``value`` in words, with a short excerpt: ``a string ("abc")``, ``null``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        text = str(value) if value.bit_length() < 200 else f"an integer with {len(str(abs(value)))} digits"
+        return f"the number {text}"
+    if isinstance(value, float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"a string ({json.dumps(shown, ensure_ascii=False)})"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "an array"
+    return f"a {type(value).__name__} value"
+
+
+def encoded_size(obj: Any) -> int:
+    """Size of ``obj`` encoded as compact JSON, in bytes (bounded for values JSON cannot hold)."""
     try:
-        env = Envelope.model_validate(obj)
-    except ValidationError as exc:
-        for err in exc.errors():
-            path = ".".join(str(p) for p in err["loc"])
-            problems.append(Problem(path, err["msg"]))
-        return problems
-    if env.event.type.startswith("order."):
+        return len(orjson.dumps(obj))
+    except (orjson.JSONEncodeError, TypeError):
+        pass
+    try:
+        return len(json.dumps(obj, separators=(",", ":"), ensure_ascii=False, default=str).encode())
+    except (RecursionError, ValueError, TypeError, OverflowError):
+        # Nesting too deep for the encoder: certainly not a small event.
+        return MAX_EVENT_BYTES + 1
+
+
+_IANA: frozenset[str] | None = None
+
+
+def is_iana_zone(name: str) -> bool:
+    """Whether ``name`` is a time zone key of the IANA database (the bundled tzdata)."""
+    global _IANA
+    if _IANA is None:
+        import zoneinfo
+
+        _IANA = frozenset(zoneinfo.available_timezones())
+    return name in _IANA
+
+
+def _suggest(word: str, choices: tuple[str, ...] | frozenset[str]) -> str:
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {match[0]!r}?" if match else ""
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+# ---------------------------------------------------------------------------------------------
+# server-to-server events
+
+
+def check_server_event(obj: Any, *, size: int | None = None) -> list[Problem]:
+    """Check one server-to-server envelope; return errors and warnings (empty when clean).
+
+    Never raises: any value is accepted (a list, a string, ``None`` ...) and reported. ``size``
+    is the event's encoded size in bytes if known (else computed with orjson).
+    """
+    try:
+        return _check_server(obj, size)
+    except (RecursionError, MemoryError):
+        return [Problem("", "the event is nested too deeply to check")]
+    except Exception as exc:  # noqa: BLE001 - contract: never raise; a bug shows as a visible problem
+        return [Problem("", f"internal validator error (please report): {type(exc).__name__}: {exc}")]
+
+
+def _check_server(obj: Any, size: int | None) -> list[Problem]:
+    if not isinstance(obj, dict):
+        return [Problem("", f"an event must be a JSON object, got {describe(obj)}")]
+    out: list[Problem] = []
+    add = out.append
+
+    for key in obj:
+        if key not in _ENVELOPE_SET:
+            add(
+                Problem(
+                    str(key),
+                    f"unknown top-level field {str(key)!r}{_suggest(str(key), ENVELOPE_FIELDS)}"
+                    " (an event has userId, event, attributes, schemaVersion; booking fields go in attributes)",
+                )
+            )
+
+    # userId
+    if "userId" not in obj:
+        add(Problem("userId", "missing userId (the Rapido user id)"))
+    else:
+        uid = obj["userId"]
+        if type(uid) is not str:
+            add(Problem("userId", f"userId must be a string, got {describe(uid)}"))
+        elif not uid.strip():
+            add(Problem("userId", "userId is empty"))
+
+    # event {type, id}
+    etype: str | None = None
+    if "event" not in obj:
+        add(Problem("event", 'missing event (an object {"type", "id"})'))
+    else:
+        ev = obj["event"]
+        if not isinstance(ev, dict):
+            add(Problem("event", f'event must be an object {{"type", "id"}}, got {describe(ev)}'))
+        else:
+            for key in ev:
+                if key not in _EVENT_SET:
+                    add(Problem(f"event.{key}", f"unknown field {str(key)!r} in event (only type and id)"))
+            if "type" not in ev:
+                add(Problem("event.type", "missing event.type"))
+            else:
+                t = ev["type"]
+                if type(t) is not str:
+                    add(Problem("event.type", f"event.type must be a string, got {describe(t)}"))
+                elif t not in _EVENT_TYPES:
+                    add(
+                        Problem(
+                            "event.type",
+                            f"unknown event type {t!r}{_suggest(t, EVENT_TYPES)} (known: {', '.join(EVENT_TYPES)})",
+                        )
+                    )
+                else:
+                    etype = t
+            if "id" not in ev:
+                add(Problem("event.id", "missing event.id (a unique, stable id per event)"))
+            else:
+                eid = ev["id"]
+                if type(eid) is not str:
+                    add(Problem("event.id", f"event.id must be a string, got {describe(eid)}"))
+                elif not eid:
+                    add(Problem("event.id", "event.id is empty"))
+                elif len(eid) > MAX_EVENT_ID_LENGTH:
+                    add(
+                        Problem(
+                            "event.id",
+                            f"event.id is {len(eid)} characters long; the limit is {MAX_EVENT_ID_LENGTH}",
+                        )
+                    )
+                elif eid != eid.strip():
+                    add(Problem("event.id", "event.id has leading or trailing spaces", _WARN))
+
+    # schemaVersion
+    if "schemaVersion" not in obj:
+        add(Problem("schemaVersion", "missing schemaVersion (always 1)"))
+    else:
+        sv = obj["schemaVersion"]
+        if isinstance(sv, bool) or not isinstance(sv, int | float) or sv != 1:
+            add(Problem("schemaVersion", f"schemaVersion must be 1, got {describe(sv)}"))
+
+    # attributes
+    if "attributes" not in obj:
+        add(Problem("attributes", "missing attributes (an object)"))
+    else:
+        attrs = obj["attributes"]
+        if not isinstance(attrs, dict):
+            add(Problem("attributes", f"attributes must be an object, got {describe(attrs)}"))
+        else:
+            _check_attributes(attrs, etype, add)
+
+    if size is None:
+        size = encoded_size(obj)
+    if size > MAX_EVENT_BYTES:
+        add(
+            Problem(
+                "",
+                f"the event is {size} bytes encoded; the limit is {MAX_EVENT_BYTES} bytes "
+                f"({MAX_EVENT_BYTES // 1024} KiB)",
+            )
+        )
+    return out
+
+
+def _check_attributes(a: dict[Any, Any], etype: str | None, add: Any) -> None:
+    booking = etype is None or etype.startswith("order.")
+    # Required: every booking attribute for order.* events; payment events must name their order.
+    if etype is not None:
+        required = BOOKING_ATTRIBUTES if booking else ("orderId",)
+        for name in required:
+            if name not in a:
+                add(Problem(f"attributes.{name}", f"missing {name}"))
+
+    for key in a:
+        if key not in _BOOKING_SET:
+            k = str(key)
+            add(
+                Problem(
+                    f"attributes.{k}",
+                    f"attribute {k!r} is not one the seed names{_suggest(k, BOOKING_ATTRIBUTES)}",
+                    _WARN,
+                )
+            )
+
+    if "orderId" in a:
+        v = a["orderId"]
+        if type(v) is not str:
+            add(Problem("attributes.orderId", f"orderId must be a string, got {describe(v)}"))
+        elif not v.strip():
+            add(Problem("attributes.orderId", "orderId is empty"))
+
+    status: str | None = None
+    for name in ("orderStatus", "hostStatus"):
+        if name in a:
+            v = a[name]
+            if type(v) is not str:
+                add(Problem(f"attributes.{name}", f"{name} must be a string, got {describe(v)}"))
+            elif v not in _STATUSES:
+                hint = (
+                    f"; did you mean {v.strip().upper()!r}? (statuses are upper case)"
+                    if v.strip().upper() in _STATUSES
+                    else ""
+                )
+                add(
+                    Problem(
+                        f"attributes.{name}",
+                        f"unknown {name} {v!r}{hint} (known: {', '.join(ORDER_STATUSES)})",
+                    )
+                )
+            elif name == "orderStatus":
+                status = v
+
+    if "amount_total" in a:
+        v = a["amount_total"]
+        p = "attributes.amount_total"
+        if not _is_number(v):
+            extra = " (write the number without quotes)" if isinstance(v, str) and _numeric(v) else ""
+            add(Problem(p, f"amount_total must be a number, got {describe(v)}{extra}"))
+        elif isinstance(v, float) and not math.isfinite(v):
+            add(Problem(p, f"amount_total must be a finite number, got {v!r}"))
+        elif v < 0:
+            add(Problem(p, f"amount_total is negative ({v!r})"))
+        elif v > MAX_AMOUNT:
+            add(
+                Problem(
+                    p,
+                    f"amount_total {describe(v)[11:]} is above the ceiling of {MAX_AMOUNT:,}"
+                    " (in minor units by mistake? amounts are in currency units)",
+                )
+            )
+
+    for name, bound in (
+        ("location_origin_lat", 90),
+        ("location_origin_long", 180),
+        ("location_dest_lat", 90),
+        ("location_dest_long", 180),
+    ):
+        if name in a:
+            v = a[name]
+            p = f"attributes.{name}"
+            what = "latitude" if bound == 90 else "longitude"
+            if not _is_number(v):
+                add(Problem(p, f"{name} must be a number ({what}), got {describe(v)}"))
+            elif isinstance(v, float) and not math.isfinite(v):
+                add(Problem(p, f"{name} must be a finite number, got {v!r}"))
+            elif v < -bound or v > bound:
+                add(Problem(p, f"{name} {v!r} is outside ±{bound} (not a {what})"))
+
+    times: dict[str, int] = {}
+    for name in ("start_time", "end_time"):
+        if name in a:
+            t = _check_time(name, a[name], add)
+            if t is not None:
+                times[name] = t
+    if len(times) == 2 and times["end_time"] < times["start_time"]:
+        add(
+            Problem(
+                "attributes.end_time",
+                f"end_time ({times['end_time']}) is before start_time ({times['start_time']})",
+            )
+        )
+
+    if "tz" in a:
+        v = a["tz"]
+        if type(v) is not str:
+            add(Problem("attributes.tz", f"tz must be a string (IANA time zone), got {describe(v)}"))
+        elif not v:
+            add(Problem("attributes.tz", "tz is empty (an IANA time zone such as Asia/Kolkata)"))
+        elif not is_iana_zone(v):
+            add(
+                Problem(
+                    "attributes.tz",
+                    f"tz {v!r} is not in the IANA time zone database (e.g. Asia/Kolkata, not IST or +05:30)",
+                )
+            )
+
+    if status is not None and etype is not None and booking and STATUS_TO_TYPE[status] != etype:
+        add(
+            Problem(
+                "event.type",
+                f"event type {etype!r} disagrees with orderStatus {status!r}"
+                f" (which usually goes with {STATUS_TO_TYPE[status]!r})",
+                _WARN,
+            )
+        )
+
+
+def _numeric(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_time(name: str, v: Any, add: Any) -> int | None:
+    """Check a Unix-seconds field; return its value when it is a usable integer."""
+    p = f"attributes.{name}"
+    if not _is_number(v):
+        if isinstance(v, str):
+            if v.strip().lstrip("-").isdigit():
+                add(Problem(p, f"{name} must be a number, got {describe(v)} (write it without quotes)"))
+            else:
+                add(
+                    Problem(
+                        p,
+                        f"{name} must be integer Unix seconds, got {describe(v)}"
+                        " (convert ISO 8601 dates to seconds since 1970)",
+                    )
+                )
+        else:
+            add(Problem(p, f"{name} must be integer Unix seconds, got {describe(v)}"))
+        return None
+    if isinstance(v, float) and not math.isfinite(v):
+        add(Problem(p, f"{name} must be integer Unix seconds, got {v!r}"))
+        return None
+    if v < 0:
+        add(Problem(p, f"{name} is negative ({v!r}); Unix seconds count from 1970"))
+        return None
+    if v >= _SECONDS_CEILING:
+        digits = len(str(int(v)))
+        if digits == 13:
+            add(
+                Problem(
+                    p,
+                    f"{name} {int(v)} has 13 digits: milliseconds, not seconds (use {int(v) // 1000})",
+                )
+            )
+        elif digits == 16:
+            add(Problem(p, f"{name} {int(v)} has 16 digits: microseconds, not seconds"))
+        else:
+            add(Problem(p, f"{name} has {digits} digits: too large for Unix seconds"))
+        return None
+    if isinstance(v, float):
+        add(Problem(p, f"{name} must be an integer number of seconds, got {v!r}"))
+        return None
+    if v < _Y2000:
+        add(Problem(p, f"{name} {v} is before the year 2000; is the unit right?", _WARN))
+    return int(v)
+
+
+# ---------------------------------------------------------------------------------------------
+# PWA events
+
+
+def check_pwa_event(obj: Any, *, size: int | None = None) -> list[Problem]:
+    """Check one captured PWA event ``{"eventType", "properties"}``; never raises.
+
+    ``properties`` may be an object or the JSON string ``NativeJSBridge.logEvents`` receives.
+    Errors: what the seed's ``safeLogEvent`` throws on or what cannot be read (a missing or empty
+    ``eventType``, properties that are not a JSON object, a timestamp that is not ISO 8601).
+    Warnings: the seed's best practices (snake_case names, flat and small properties, a
+    ``timestamp`` and a ``session_id``). ``size`` is unused today (kept for symmetry).
+    """
+    try:
+        return _check_pwa(obj)
+    except (RecursionError, MemoryError):
+        return [Problem("", "the event is nested too deeply to check")]
+    except Exception as exc:  # noqa: BLE001 - contract: never raise; a bug shows as a visible problem
+        return [Problem("", f"internal validator error (please report): {type(exc).__name__}: {exc}")]
+
+
+def _check_pwa(obj: Any) -> list[Problem]:
+    if not isinstance(obj, dict):
+        return [Problem("", f'a PWA event must be an object {{"eventType", "properties"}}, got {describe(obj)}')]
+    out: list[Problem] = []
+    add = out.append
+    for key in obj:
+        if key not in PWA_FIELDS:
+            add(Problem(str(key), f"unknown field {str(key)!r} (a PWA event has eventType and properties)"))
+
+    if "eventType" not in obj:
+        add(Problem("eventType", "missing eventType"))
+    else:
+        et = obj["eventType"]
+        if type(et) is not str or not et.strip():
+            add(Problem("eventType", f"eventType must be a non-empty string, got {describe(et)}"))
+        elif not _SNAKE.match(et):
+            add(Problem("eventType", f"eventType {et!r} is not snake_case (e.g. page_view)", _WARN))
+
+    if "properties" not in obj:
+        add(Problem("properties", "missing properties (an object, or its JSON string)"))
+        return out
+    raw = obj["properties"]
+    props: Any
+    if isinstance(raw, str):
+        nbytes = len(raw.encode("utf-8", "surrogatepass"))
         try:
-            BookingAttributes.model_validate(env.attributes)
-        except ValidationError as exc:
-            for err in exc.errors():
-                path = ".".join(["attributes", *(str(p) for p in err["loc"])])
-                problems.append(Problem(path, err["msg"]))
-    return problems
+            props = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            add(Problem("properties", f"properties is a string but not valid JSON: {exc}"))
+            return out
+    else:
+        props = raw
+        nbytes = -1
+    if not isinstance(props, dict):
+        add(Problem("properties", f"properties must be a JSON object, got {describe(props)}"))
+        return out
+    if nbytes < 0:
+        nbytes = encoded_size(props)
+    if nbytes > MAX_PWA_PROPERTIES_BYTES:
+        add(
+            Problem(
+                "properties",
+                f"properties are {nbytes} bytes as JSON; keep them under {MAX_PWA_PROPERTIES_BYTES} bytes",
+                _WARN,
+            )
+        )
+
+    for key, v in props.items():
+        k = str(key)
+        p = f"properties.{k}"
+        if not _SNAKE.match(k):
+            add(Problem(p, f"property name {k!r} is not snake_case", _WARN))
+        if isinstance(v, dict):
+            add(Problem(p, "nested object: keep properties flat", _WARN))
+        elif isinstance(v, list) and any(isinstance(x, dict | list) for x in v):
+            add(Problem(p, "array of objects or arrays: keep properties flat", _WARN))
+
+    if "timestamp" not in props:
+        add(Problem("properties.timestamp", "no timestamp (new Date().toISOString()) for sequencing", _WARN))
+    else:
+        ts = props["timestamp"]
+        if type(ts) is not str:
+            add(Problem("properties.timestamp", f"timestamp must be an ISO 8601 string, got {describe(ts)}"))
+        else:
+            try:
+                parsed = datetime.fromisoformat(ts)
+            except ValueError:
+                add(
+                    Problem(
+                        "properties.timestamp",
+                        f"timestamp {describe(ts)[9:]} is not ISO 8601 (e.g. 2024-01-15T10:30:00.000Z)",
+                    )
+                )
+            else:
+                if "T" not in ts or parsed.tzinfo is None:
+                    add(
+                        Problem(
+                            "properties.timestamp",
+                            "timestamp has no time or no offset; toISOString() gives ...T10:30:00.000Z",
+                            _WARN,
+                        )
+                    )
+
+    if "session_id" not in props:
+        add(Problem("properties.session_id", "no session_id: add session context when available", _WARN))
+    else:
+        sid = props["session_id"]
+        if type(sid) is not str or not sid.strip():
+            add(
+                Problem("properties.session_id", f"session_id should be a non-empty string, got {describe(sid)}", _WARN)
+            )
+    return out
