@@ -21,9 +21,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "payment.completed",
     "payment.failed",
 )
-EventTypeName = Literal[
-    "order.confirmed", "order.cancelled", "order.modified", "payment.completed", "payment.failed"
-]
+EventTypeName = Literal["order.confirmed", "order.cancelled", "order.modified", "payment.completed", "payment.failed"]
 
 #: Order statuses the seed uses, and the event type each one implies.
 ORDER_STATUSES: tuple[str, ...] = ("CONFIRMED", "CANCELLED", "MODIFIED")

@@ -1,0 +1,546 @@
+"""Profiles, environment overrides and key sources, each value with where it came from.
+
+Resolution order, field by field: command-line flag > environment (``RAPIDO_*``) > the
+profiles file > default. The key comes from ``RAPIDO_CLIENT_KEY`` or the profile's ``key``
+source: ``keyring``, ``env:VAR``, ``command:<shell command>``, ``file:<path>``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import stat
+import subprocess
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from rapido_cli.errors import ConfigError, RapidoError, UsageError
+from rapido_cli.models import SERVICES
+
+KEYRING_SERVICE = "rapido-cli"
+KEYRING_TIMEOUT_S = 10.0
+COMMAND_TIMEOUT_S = 15.0
+
+#: field -> environment variable that overrides it.
+ENV_OVERRIDES: dict[str, str] = {
+    "base_url": "RAPIDO_BASE_URL",
+    "client_id": "RAPIDO_CLIENT_ID",
+    "app_id": "RAPIDO_APP_ID",
+    "service": "RAPIDO_SERVICE",
+}
+KEY_ENV = "RAPIDO_CLIENT_KEY"
+DEFAULTS: dict[str, Any] = {"timeout": 30.0, "max_attempts": 5, "rate": None, "ca_bundle": None, "allow_http": False}
+PROFILE_FIELDS = ("base_url", "client_id", "app_id", "service", "key", *DEFAULTS)
+SANDBOX_VALUES = {"client_id": "sandbox-client", "app_id": "sandbox-app", "service": "flights"}
+SANDBOX_KEY = "sandbox-key-0000"
+
+
+class Secret:
+    """A secret string that never shows itself in ``str``/``repr``/f-strings/tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret itself: only for the wire."""
+        return self._value
+
+    def masked(self) -> str:
+        """``****abcd``: the last 4 characters, or only stars for a short secret."""
+        return mask(self._value)
+
+    def __repr__(self) -> str:
+        return f"Secret({self.masked()!r})"
+
+    __str__ = masked
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+def mask(value: str) -> str:
+    """Mask a secret to its last 4 characters (all stars when it is too short to show any)."""
+    if len(value) < 8:
+        return "****"
+    return "****" + value[-4:]
+
+
+@dataclass(frozen=True)
+class Value:
+    """A resolved setting and where it came from (flag, env:VAR, file, default, sandbox...)."""
+
+    value: Any
+    source: str
+
+
+@dataclass(frozen=True)
+class Target:
+    """Everything needed to address the API: where and as whom."""
+
+    base_url: str
+    client_id: str
+    app_id: str
+    service: str
+    key: Secret
+    timeout: float = 30.0
+    max_attempts: int = 5
+    rate: float | None = None
+    ca_bundle: str | None = None
+    allow_http: bool = False
+
+    @property
+    def event_url(self) -> str:
+        """The full URL of ``POST /api/ota/event``."""
+        return self.base_url.rstrip("/") + "/api/ota/event"
+
+    @property
+    def name(self) -> str:
+        """What the journal keys deliveries by: base URL + client id."""
+        return f"{self.base_url.rstrip('/')}|{self.client_id}"
+
+
+@dataclass
+class ResolvedProfile:
+    """A profile after flags, environment, file and key source were applied."""
+
+    name: str
+    name_source: str
+    config_path: Path
+    config_exists: bool
+    in_file: bool
+    values: dict[str, Value] = field(default_factory=dict)
+    key_spec: Value | None = None
+    key: Secret | None = None
+    key_source: str | None = None
+    key_error: RapidoError | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def get(self, name: str) -> Any:
+        """A resolved value (None when unset)."""
+        v = self.values.get(name)
+        return None if v is None else v.value
+
+    def target(self) -> Target:
+        """The API target; raises ConfigError naming what is missing and how to set it."""
+        missing = [f for f in ("base_url", "client_id", "app_id", "service") if self.get(f) in (None, "")]
+        if missing:
+            envs = ", ".join(ENV_OVERRIDES[m] for m in missing)
+            where = f"profile '{self.name}' in {self.config_path}" if self.in_file else f"profile '{self.name}'"
+            raise ConfigError(
+                f"{where} has no {', '.join(missing)}",
+                hint=f"run `rapido profile add {self.name} ...`, set {envs}, or try --sandbox",
+            )
+        if self.key is None:
+            raise self.key_error or ConfigError(
+                f"no client key for profile '{self.name}'",
+                hint=f"run `rapido profile set-key {self.name}` or set {KEY_ENV}",
+            )
+        return Target(
+            base_url=str(self.get("base_url")),
+            client_id=str(self.get("client_id")),
+            app_id=str(self.get("app_id")),
+            service=str(self.get("service")),
+            key=self.key,
+            timeout=float(self.get("timeout")),
+            max_attempts=int(self.get("max_attempts")),
+            rate=None if self.get("rate") is None else float(self.get("rate")),
+            ca_bundle=self.get("ca_bundle"),
+            allow_http=bool(self.get("allow_http")),
+        )
+
+
+# ---------------------------------------------------------------- the file
+
+
+def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """``$RAPIDO_CONFIG`` or ``<user config dir>/rapido/profiles.yaml`` (XDG on Linux)."""
+    env = os.environ if environ is None else environ
+    if env.get("RAPIDO_CONFIG"):
+        return Path(env["RAPIDO_CONFIG"]).expanduser()
+    xdg = env.get("XDG_CONFIG_HOME")
+    if xdg:
+        return Path(xdg) / "rapido" / "profiles.yaml"
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("rapido", appauthor=False)) / "profiles.yaml"
+
+
+def group_or_world_readable(path: Path) -> bool:
+    """True when ``path`` can be read by its group or by others."""
+    return bool(path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))
+
+
+def load_profiles_file(path: Path) -> dict[str, Any]:
+    """Read and check ``profiles.yaml``: ``{"default": name | None, "profiles": {name: {...}}}``."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {"default": None, "profiles": {}}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the profiles file: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(
+            f"{where}: not valid YAML: {problem}", hint="fix the file or compare with profiles.example.yaml"
+        ) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with `profiles:`", hint="see profiles.example.yaml")
+    unknown = set(data) - {"default", "profiles"}
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown top-level key(s): {', '.join(sorted(map(str, unknown)))}",
+            hint="only `default:` and `profiles:` belong at the top",
+        )
+    profiles = data.get("profiles") or {}
+    if not isinstance(profiles, dict):
+        raise ConfigError(f"{path}: `profiles` must be a mapping of name -> settings")
+    for name, body in profiles.items():
+        if not isinstance(body, dict):
+            raise ConfigError(f"{path}: profiles.{name}: expected a mapping of settings")
+        for key in body:
+            if key not in PROFILE_FIELDS:
+                raise ConfigError(
+                    f"{path}: profiles.{name}.{key}: unknown setting",
+                    hint="known settings: " + ", ".join(PROFILE_FIELDS),
+                )
+    default = data.get("default")
+    return {"default": None if default is None else str(default), "profiles": {str(k): v for k, v in profiles.items()}}
+
+
+def save_profiles_file(path: Path, data: Mapping[str, Any]) -> None:
+    """Write ``profiles.yaml`` atomically with mode 0600 (it may name key sources)."""
+    import yaml
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    body: dict[str, Any] = {}
+    if data.get("default"):
+        body["default"] = data["default"]
+    body["profiles"] = dict(data.get("profiles") or {})
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        yaml.safe_dump(body, fh, sort_keys=False, default_flow_style=False)
+    os.replace(tmp, path)
+
+
+def profile_names_for_completion(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Profile names for tab completion; empty on any problem (completion must never fail)."""
+    try:
+        return sorted(load_profiles_file(default_config_path(environ))["profiles"])
+    except RapidoError:
+        return []
+
+
+# ---------------------------------------------------------------- keys
+
+
+def _run_with_timeout(fn: Any, timeout: float) -> Any:
+    """Run ``fn()`` in a daemon thread; raise TimeoutError when it does not answer in time."""
+    box: dict[str, Any] = {}
+
+    def runner() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = exc
+
+    t = threading.Thread(target=runner, daemon=True, name="rapido-keyring")
+    t.start()
+    t.join(timeout)
+    if t.is_alive():
+        raise TimeoutError
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def keyring_get(profile: str, timeout: float = KEYRING_TIMEOUT_S) -> str | None:
+    """The key stored for ``profile`` in the system keyring, or None. Raises ConfigError on failure."""
+    import keyring
+    from keyring.errors import KeyringError, NoKeyringError
+
+    try:
+        value: str | None = _run_with_timeout(lambda: keyring.get_password(KEYRING_SERVICE, profile), timeout)
+    except NoKeyringError:
+        raise ConfigError(
+            "no keyring backend is available (normal on a headless server)",
+            hint=f"set {KEY_ENV}, or use `key: env:VAR` / `key: file:PATH` in the profile",
+        ) from None
+    except TimeoutError:
+        raise ConfigError(
+            f"the keyring did not answer within {timeout:g} s (is it locked?)",
+            hint=f"unlock it, or set {KEY_ENV} for unattended runs",
+        ) from None
+    except KeyringError as exc:
+        raise ConfigError(f"the keyring failed: {type(exc).__name__}", hint=f"set {KEY_ENV} instead") from None
+    return value
+
+
+def keyring_set(profile: str, key: str, timeout: float = KEYRING_TIMEOUT_S) -> None:
+    """Store ``key`` for ``profile`` in the system keyring."""
+    import keyring
+    from keyring.errors import KeyringError, NoKeyringError
+
+    try:
+        _run_with_timeout(lambda: keyring.set_password(KEYRING_SERVICE, profile, key), timeout)
+    except NoKeyringError:
+        raise ConfigError(
+            "no keyring backend is available (normal on a headless server)",
+            hint="use `key: env:VAR` or `key: file:PATH` (chmod 600) in the profile instead",
+        ) from None
+    except TimeoutError:
+        raise ConfigError(f"the keyring did not answer within {timeout:g} s (is it locked?)") from None
+    except KeyringError as exc:
+        raise ConfigError(f"the keyring failed: {type(exc).__name__}") from None
+
+
+def keyring_delete(profile: str, timeout: float = KEYRING_TIMEOUT_S) -> bool:
+    """Delete the stored key; False when there was none."""
+    import keyring
+    from keyring.errors import KeyringError, NoKeyringError, PasswordDeleteError
+
+    try:
+        _run_with_timeout(lambda: keyring.delete_password(KEYRING_SERVICE, profile), timeout)
+    except PasswordDeleteError:
+        return False
+    except NoKeyringError:
+        raise ConfigError("no keyring backend is available") from None
+    except TimeoutError:
+        raise ConfigError(f"the keyring did not answer within {timeout:g} s (is it locked?)") from None
+    except KeyringError as exc:
+        raise ConfigError(f"the keyring failed: {type(exc).__name__}") from None
+    return True
+
+
+def read_key(spec: str, profile: str, environ: Mapping[str, str], config_path: Path) -> tuple[Secret, str]:
+    """Read the key named by a profile's ``key:`` setting; return it with its source."""
+    spec = spec.strip()
+    if spec == "keyring":
+        value = keyring_get(profile)
+        if not value:
+            raise ConfigError(
+                f"no key in the keyring for profile '{profile}'",
+                hint=f"run `rapido profile set-key {profile}` or set {KEY_ENV}",
+            )
+        return Secret(value), "keyring"
+    if spec.startswith("env:"):
+        var = spec[4:].strip()
+        value = environ.get(var, "")
+        if not value:
+            raise ConfigError(
+                f"profile '{profile}' reads its key from ${var}, which is not set",
+                hint=f"export {var}=... (or change `key:` in {config_path})",
+            )
+        return Secret(value.strip()), f"env:{var}"
+    if spec.startswith("command:"):
+        cmd = spec[8:].strip()
+        try:
+            proc = subprocess.run(cmd, shell=True, capture_output=True, timeout=COMMAND_TIMEOUT_S, check=False)  # noqa: S602 - the user's own command
+        except subprocess.TimeoutExpired:
+            raise ConfigError(
+                f"the key command of profile '{profile}' did not finish within {COMMAND_TIMEOUT_S:g} s",
+                hint="check the command in `key: command:...`",
+            ) from None
+        if proc.returncode != 0:
+            raise ConfigError(
+                f"the key command of profile '{profile}' exited with status {proc.returncode} "
+                "(its output is not shown: it may hold the key)",
+                hint="run the command yourself to see why",
+            )
+        value = proc.stdout.decode("utf-8", "replace").strip()
+        if not value:
+            raise ConfigError(f"the key command of profile '{profile}' printed nothing")
+        return Secret(value), "command"
+    if spec.startswith("file:"):
+        path = Path(os.path.expandvars(spec[5:].strip())).expanduser()
+        if not path.is_absolute():
+            path = config_path.parent / path
+        try:
+            if group_or_world_readable(path):
+                raise ConfigError(f"key file {path} is readable by group or others", hint=f"chmod 600 {path}")
+            value = path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            raise ConfigError(
+                f"key file {path} does not exist", hint=f"create it (chmod 600) or fix `key:` in {config_path}"
+            ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read key file {path}: {exc.__class__.__name__}") from None
+        if not value:
+            raise ConfigError(f"key file {path} is empty")
+        return Secret(value), f"file:{path}"
+    # A literal key in the profiles file: tolerated only if nobody else can read the file.
+    if config_path.exists() and group_or_world_readable(config_path):
+        raise ConfigError(
+            f"{config_path} holds a client key and is readable by group or others",
+            hint=f"chmod 600 {config_path}, or better store the key with `rapido profile set-key {profile}`",
+        )
+    return Secret(spec), "file (inline)"
+
+
+# ---------------------------------------------------------------- resolution
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(url: str, allow_http: bool) -> list[str]:
+    """Refuse what cannot be a safe API address; return warnings for what is allowed but risky."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"base_url {url!r} is not an http(s) URL", hint="e.g. https://partner-staging.example.com")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        if not allow_http:
+            raise ConfigError(
+                f"base_url {url} is plain http:// to a non-loopback host: the key would travel in clear",
+                hint="use https://, or set `allow_http: true` in the profile if you really mean it",
+            )
+        return [f"sending the client key over plain http:// to {parts.hostname} (allow_http is set)"]
+    return []
+
+
+def _coerce(name: str, raw: Any, where: str) -> Any:
+    if raw is None:
+        return None
+    try:
+        if name == "timeout":
+            value: Any = float(raw)
+            if value <= 0:
+                raise ValueError
+            return value
+        if name == "max_attempts":
+            value = int(raw)
+            if value < 1:
+                raise ValueError
+            return value
+        if name == "rate":
+            value = float(raw)
+            if value <= 0:
+                raise ValueError
+            return value
+        if name == "allow_http":
+            if isinstance(raw, bool):
+                return raw
+            return str(raw).lower() in ("1", "true", "yes", "on")
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: {name} must be a positive number, got {raw!r}") from None
+    if name == "service":
+        value = str(raw).strip().lower()
+        if value not in SERVICES:
+            raise ConfigError(f"{where}: service must be one of {', '.join(SERVICES)}, got {raw!r}")
+        return value
+    return str(raw).strip()
+
+
+def resolve_profile(
+    name: str | None,
+    *,
+    config_path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    flags: Mapping[str, Any] | None = None,
+    sandbox_url: str | None = None,
+    need_key: bool = True,
+) -> ResolvedProfile:
+    """Resolve the effective profile. Key errors are raised only when ``need_key`` (else kept)."""
+    env = dict(os.environ if environ is None else environ)
+    path = config_path.expanduser() if config_path is not None else default_config_path(env)
+    data = load_profiles_file(path)
+    if name:
+        prof_name, name_source = name, "flag"
+    elif data["default"]:
+        prof_name, name_source = data["default"], "file"
+    else:
+        prof_name, name_source = "default", "default"
+    body = data["profiles"].get(prof_name)
+    res = ResolvedProfile(prof_name, name_source, path, path.exists(), body is not None)
+    body = dict(body or {})
+    flags = dict(flags or {})
+
+    for fname in ("base_url", "client_id", "app_id", "service", *DEFAULTS):
+        env_var = ENV_OVERRIDES.get(fname)
+        if flags.get(fname) is not None:
+            raw, source = flags[fname], "flag"
+        elif env_var and env.get(env_var):
+            raw, source = env[env_var], f"env:{env_var}"
+        elif body.get(fname) is not None:
+            raw, source = body[fname], "file"
+        elif fname in DEFAULTS:
+            raw, source = DEFAULTS[fname], "default"
+        else:
+            continue
+        where = f"{source} ({env_var})" if source.startswith("env") else f"{path}: profiles.{prof_name}"
+        res.values[fname] = Value(_coerce(fname, raw, where), source)
+
+    if sandbox_url is not None:
+        res.values["base_url"] = Value(sandbox_url, "sandbox")
+        for fname, val in SANDBOX_VALUES.items():
+            if fname not in res.values:
+                res.values[fname] = Value(val, "sandbox")
+        res.key, res.key_source = (
+            Secret(env.get(KEY_ENV) or SANDBOX_KEY),
+            "env:" + KEY_ENV if env.get(KEY_ENV) else "sandbox",
+        )
+        return res
+
+    if not res.in_file and name_source == "flag" and not all(env.get(v) for v in (*ENV_OVERRIDES.values(), KEY_ENV)):
+        known = ", ".join(sorted(data["profiles"])) or "none"
+        raise ConfigError(
+            f"profile '{prof_name}' not found in {path} (profiles: {known})",
+            hint=f"run `rapido profile add {prof_name} --base-url ... --client-id ... --app-id ... --service flights`",
+        )
+
+    base = res.get("base_url")
+    if base:
+        res.warnings.extend(check_base_url(base, bool(res.get("allow_http"))))
+
+    if env.get(KEY_ENV):
+        res.key_spec = Value(KEY_ENV, f"env:{KEY_ENV}")
+        res.key, res.key_source = Secret(env[KEY_ENV].strip()), f"env:{KEY_ENV}"
+    elif body.get("key"):
+        spec = str(body["key"])
+        res.key_spec = Value(spec if ":" in spec or spec == "keyring" else "<inline>", "file")
+        try:
+            res.key, res.key_source = read_key(spec, prof_name, env, path)
+        except ConfigError as exc:
+            res.key_error = exc
+    else:
+        res.key_error = ConfigError(
+            f"no client key for profile '{prof_name}'" + ("" if res.in_file else " (no such profile in the file)"),
+            hint=f"run `rapido profile set-key {prof_name}` or set {KEY_ENV}",
+        )
+    if need_key:
+        res.target()
+    return res
+
+
+def parse_flag_path(value: str) -> Path:
+    """A user-given path that must exist (UsageError otherwise)."""
+    path = Path(value).expanduser()
+    if not path.exists():
+        raise UsageError(f"{value}: no such file")
+    return path

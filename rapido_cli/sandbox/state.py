@@ -1,0 +1,298 @@
+"""The sandbox's memory: idempotency, counters, recent events, the store file, the rate limiter,
+the fault draws and the PWA/server correlation. Every class here is thread-safe; none does I/O
+on the network.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from collections import Counter, deque
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from rapido_cli.sandbox.config import Fault, SandboxEvent, iso_ms
+
+
+class TokenBucket:
+    """A token bucket: ``rate`` tokens per second, at most ``burst`` saved up."""
+
+    def __init__(self, rate: float, burst: float | None = None) -> None:
+        self.rate = rate
+        self.burst = max(1.0, burst if burst is not None else rate)
+        self._tokens = self.burst
+        self._stamp = time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self) -> tuple[bool, float, float]:
+        """Take one token: ``(allowed, tokens_left, seconds_until_next_token)``."""
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return True, self._tokens, 0.0
+            return False, self._tokens, (1.0 - self._tokens) / self.rate
+
+    def seconds_to_full(self) -> float:
+        """How long until the bucket is full again (for ``RateLimit-Reset``)."""
+        with self._lock:
+            return max(0.0, (self.burst - self._tokens) / self.rate)
+
+
+def retry_after_seconds(wait: float) -> int:
+    """``Retry-After`` is whole seconds; never 0, so a client always waits."""
+    return max(1, math.ceil(wait))
+
+
+class FaultInjector:
+    """One uniform draw per request, mapped onto the plan's slices; seeded for repeatable tests."""
+
+    def __init__(self, plan: tuple[Fault, ...], seed: int | None) -> None:
+        self.plan = plan
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def draw(self) -> Fault | None:
+        """The fault for this request, or None (most of the time)."""
+        if not self.plan:
+            return None
+        with self._lock:
+            u = self._rng.random()
+        edge = 0.0
+        for fault in self.plan:
+            edge += fault.probability
+            if u < edge:
+                return fault
+        return None
+
+
+class JsonlWriter:
+    """Append-only JSON Lines file, one flushed line per record (a crash loses at most one)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh: IO[bytes] | None = path.open("ab")
+        self._lock = threading.Lock()
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Append one record."""
+        line = orjson.dumps(record, default=str) + b"\n"
+        with self._lock:
+            if self._fh is not None:
+                self._fh.write(line)
+                self._fh.flush()
+
+    def close(self) -> None:
+        """Close the file; later writes are ignored."""
+        with self._lock:
+            if self._fh is not None:
+                self._fh.close()
+                self._fh = None
+
+
+class Ledger:
+    """Idempotency answers, counters and the recent-event window."""
+
+    def __init__(self, keep: int, store: JsonlWriter | None) -> None:
+        self._lock = threading.Lock()
+        # (client id, event id) -> (content hash, status, body): a repeat gets the stored answer.
+        self._answers: dict[tuple[str, str], tuple[bytes, int, bytes]] = {}
+        self._recent: deque[SandboxEvent] = deque(maxlen=keep)
+        self._seq = 0
+        self._by_verdict: Counter[str] = Counter()
+        self._by_status: Counter[str] = Counter()
+        self._by_flow: Counter[str] = Counter()
+        self._started = time.monotonic()
+        self._started_at = datetime.now(UTC)
+        self._first: float | None = None
+        self._last: float | None = None
+        self.store = store
+
+    def lookup(self, key: tuple[str, str]) -> tuple[bytes, int, bytes] | None:
+        """The stored answer for an event id already accepted, if any."""
+        with self._lock:
+            return self._answers.get(key)
+
+    def remember(self, key: tuple[str, str], digest: bytes, status: int, body: bytes) -> tuple[bytes, int, bytes]:
+        """Keep the answer for ``key`` unless a concurrent request stored one first; return the winner."""
+        with self._lock:
+            return self._answers.setdefault(key, (digest, status, body))
+
+    def record(self, ev: SandboxEvent) -> None:
+        """Count one event, keep it in the window and append it to the store."""
+        with self._lock:
+            self._seq += 1
+            ev.seq = self._seq
+            self._recent.append(ev)
+            self._by_verdict[ev.verdict] += 1
+            self._by_flow[ev.flow] += 1
+            if ev.status is not None:
+                self._by_status[str(ev.status)] += 1
+            now = time.monotonic()
+            if self._first is None:
+                self._first = now
+            self._last = now
+        if self.store is not None:
+            self.store.write(ev.to_dict())
+
+    def events(
+        self, *, flow: str | None = None, verdict: str | None = None, since: int = 0, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        """Recent events in arrival order, filtered; ``since`` is the last ``seq`` already seen."""
+        with self._lock:
+            items = [
+                e
+                for e in self._recent
+                if e.seq > since
+                and (flow is None or e.flow == flow)
+                and (verdict is None or e.verdict == verdict)
+            ]
+        return [e.to_dict() for e in items[-limit:]] if limit > 0 else []
+
+    def stats(self) -> dict[str, Any]:
+        """Counters since start (or the last reset)."""
+        with self._lock:
+            busy = (self._last - self._first) if self._first is not None and self._last is not None else 0.0
+            total = sum(self._by_flow.values())
+            return {
+                "started_at": iso_ms(self._started_at),
+                "uptime_s": round(time.monotonic() - self._started, 3),
+                "total": total,
+                "by_flow": dict(self._by_flow),
+                "by_verdict": dict(self._by_verdict),
+                "by_status": dict(self._by_status),
+                "idempotency_keys": len(self._answers),
+                "events_per_s": round(total / busy, 1) if busy > 0 else None,
+                "last_seq": self._seq,
+            }
+
+    def reset(self) -> None:
+        """Forget everything (the store file is kept: it is append-only)."""
+        with self._lock:
+            self._answers.clear()
+            self._recent.clear()
+            self._by_verdict.clear()
+            self._by_status.clear()
+            self._by_flow.clear()
+            self._first = self._last = None
+            self._started = time.monotonic()
+            self._started_at = datetime.now(UTC)
+
+
+class Correlator:
+    """Matches PWA ``booking_completed`` (``booking_id``) with server ``order.*`` (``attributes.orderId``).
+
+    A booking completed in the PWA with no accepted server event within ``window`` seconds is a
+    missed booking: the partner's backend never told Rapido about it.
+    """
+
+    def __init__(self, window: float, sink: JsonlWriter | None) -> None:
+        self.window = window
+        self.sink = sink
+        self._lock = threading.Lock()
+        self._server_orders: dict[str, datetime] = {}
+        # booking id -> (PWA arrival, monotonic deadline, properties)
+        self._pending: dict[str, tuple[datetime, float, dict[str, Any]]] = {}
+        self._matched: dict[str, dict[str, Any]] = {}
+        self._missed: dict[str, dict[str, Any]] = {}
+
+    def pwa_booking(self, booking_id: str, at: datetime, properties: dict[str, Any]) -> str:
+        """A PWA ``booking_completed``; returns ``matched`` or ``pending``."""
+        with self._lock:
+            server_at = self._server_orders.get(booking_id)
+            if server_at is not None:
+                self._matched[booking_id] = {"booking_id": booking_id, "pwa_at": iso_ms(at),
+                                             "server_at": iso_ms(server_at)}
+                return "matched"
+            if booking_id not in self._pending and booking_id not in self._missed:
+                self._pending[booking_id] = (at, time.monotonic() + self.window, properties)
+            return "pending"
+
+    def server_order(self, order_id: str, at: datetime) -> str | None:
+        """An accepted server ``order.*``; returns ``matched``/``late`` when it closes a PWA booking."""
+        with self._lock:
+            self._server_orders.setdefault(order_id, at)
+            pending = self._pending.pop(order_id, None)
+            if pending is not None:
+                self._matched[order_id] = {"booking_id": order_id, "pwa_at": iso_ms(pending[0]),
+                                           "server_at": iso_ms(at)}
+                return "matched"
+            missed = self._missed.get(order_id)
+            if missed is not None and "late_server_at" not in missed:
+                missed["late_server_at"] = iso_ms(at)
+                return "late"
+        return None
+
+    def sweep(self, *, now: float | None = None) -> list[dict[str, Any]]:
+        """Turn pending bookings past their window into missed ones; return the new ones."""
+        now = time.monotonic() if now is None else now
+        found: list[dict[str, Any]] = []
+        with self._lock:
+            for booking_id, (at, deadline, props) in list(self._pending.items()):
+                if deadline > now:
+                    continue
+                del self._pending[booking_id]
+                record = missed_record(booking_id, at, self.window, props)
+                self._missed[booking_id] = record
+                found.append(record)
+        if self.sink is not None:
+            for record in found:
+                self.sink.write(record)
+        return found
+
+    def missed(self) -> list[dict[str, Any]]:
+        """Every missed booking so far (a late server event is noted, not removed)."""
+        with self._lock:
+            return [dict(r) for r in self._missed.values()]
+
+    def summary(self) -> dict[str, int]:
+        """Counts for ``/_sandbox/stats``."""
+        with self._lock:
+            return {
+                "pending": len(self._pending),
+                "matched": len(self._matched),
+                "missed": len(self._missed),
+                "server_orders": len(self._server_orders),
+            }
+
+    def reset(self) -> None:
+        """Forget every booking."""
+        with self._lock:
+            self._server_orders.clear()
+            self._pending.clear()
+            self._matched.clear()
+            self._missed.clear()
+
+
+def missed_record(booking_id: str, at: datetime, window: float, props: dict[str, Any]) -> dict[str, Any]:
+    """One missed booking, with what the PWA knew, named like ``rapido build`` columns where they map."""
+    amount = props.get("final_price")
+    return {
+        "order_id": booking_id,
+        "amount": amount if isinstance(amount, int | float) and not isinstance(amount, bool) else None,
+        "pwa_completed_at": iso_ms(at),
+        "reported_at": iso_ms(datetime.now(UTC)),
+        "window_s": window,
+        "reason": f"no accepted server order.* event with attributes.orderId={booking_id!r} "
+        f"within {window:g}s of the PWA booking_completed",
+        "session_id": props.get("session_id"),
+        "pwa_properties": props,
+    }
+
+
+def now_utc() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)
+
+
+def iso_seconds(dt: datetime) -> str:
+    """``2024-01-15T10:30:00Z``: the API's timestamp format, as in the seed."""
+    return (dt - timedelta(microseconds=dt.microsecond)).strftime("%Y-%m-%dT%H:%M:%SZ")
