@@ -40,10 +40,16 @@ class TokenBucket:
                 return True, self._tokens, 0.0
             return False, self._tokens, (1.0 - self._tokens) / self.rate
 
+    def peek(self) -> float:
+        """Tokens available now, without taking one."""
+        with self._lock:
+            return min(self.burst, self._tokens + (time.monotonic() - self._stamp) * self.rate)
+
     def seconds_to_full(self) -> float:
         """How long until the bucket is full again (for ``RateLimit-Reset``)."""
         with self._lock:
-            return max(0.0, (self.burst - self._tokens) / self.rate)
+            tokens = min(self.burst, self._tokens + (time.monotonic() - self._stamp) * self.rate)
+            return max(0.0, (self.burst - tokens) / self.rate)
 
 
 def retry_after_seconds(wait: float) -> int:
@@ -151,9 +157,7 @@ class Ledger:
             items = [
                 e
                 for e in self._recent
-                if e.seq > since
-                and (flow is None or e.flow == flow)
-                and (verdict is None or e.verdict == verdict)
+                if e.seq > since and (flow is None or e.flow == flow) and (verdict is None or e.verdict == verdict)
             ]
         return [e.to_dict() for e in items[-limit:]] if limit > 0 else []
 
@@ -209,8 +213,11 @@ class Correlator:
         with self._lock:
             server_at = self._server_orders.get(booking_id)
             if server_at is not None:
-                self._matched[booking_id] = {"booking_id": booking_id, "pwa_at": iso_ms(at),
-                                             "server_at": iso_ms(server_at)}
+                self._matched[booking_id] = {
+                    "booking_id": booking_id,
+                    "pwa_at": iso_ms(at),
+                    "server_at": iso_ms(server_at),
+                }
                 return "matched"
             if booking_id not in self._pending and booking_id not in self._missed:
                 self._pending[booking_id] = (at, time.monotonic() + self.window, properties)
@@ -222,8 +229,11 @@ class Correlator:
             self._server_orders.setdefault(order_id, at)
             pending = self._pending.pop(order_id, None)
             if pending is not None:
-                self._matched[order_id] = {"booking_id": order_id, "pwa_at": iso_ms(pending[0]),
-                                           "server_at": iso_ms(at)}
+                self._matched[order_id] = {
+                    "booking_id": order_id,
+                    "pwa_at": iso_ms(pending[0]),
+                    "server_at": iso_ms(at),
+                }
                 return "matched"
             missed = self._missed.get(order_id)
             if missed is not None and "late_server_at" not in missed:
