@@ -36,6 +36,19 @@ class RetryPolicy:
     cap: float = 30.0
     retry_after_cap: float = 120.0
 
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], max_attempts: int) -> RetryPolicy:
+        """The policy for ``max_attempts``, with ``RAPIDO_BACKOFF_BASE``/``_CAP`` (seconds) when set."""
+        base, cap = cls.base, cls.cap
+        try:
+            base = float(environ.get("RAPIDO_BACKOFF_BASE", base))
+            cap = float(environ.get("RAPIDO_BACKOFF_CAP", cap))
+        except ValueError:
+            from rapido_cli.errors import ConfigError
+
+            raise ConfigError("RAPIDO_BACKOFF_BASE / RAPIDO_BACKOFF_CAP must be numbers of seconds") from None
+        return cls(max_attempts=max_attempts, base=max(0.0, base), cap=max(0.0, cap))
+
     def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
         """The wait after failed attempt number ``attempt`` (1-based)."""
         r = rng or random

@@ -146,7 +146,7 @@ def deliver(app: AppContext, event: dict[str, Any], *, dry_run: bool, max_attemp
 
     profile = app.resolve_profile(need_key=True)
     target = profile.target()
-    retry = RetryPolicy(max_attempts=max_attempts or target.max_attempts)
+    retry = RetryPolicy.from_env(app.environ, max_attempts or target.max_attempts)
 
     def on_attempt(_event: dict[str, Any], attempt: Any, last: bool) -> None:
         if app.verbose:
