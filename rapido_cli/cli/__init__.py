@@ -1,12 +1,16 @@
 """The Typer application: one module per command group, each exposing ``register(app)``.
 
 Command modules import only typer at module level; everything heavy is imported inside the
-command functions, so ``rapido --help`` and tab completion stay fast.
+command functions, so ``rapido --help`` and tab completion stay fast (``tests/test_cli_help.py``
+checks that ``--help`` imports none of httpx, pydantic, keyring or yaml).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import re
+from typing import Any
 
 import typer
 
@@ -24,15 +28,40 @@ COMMAND_MODULES = (
     "rapido_cli.cli.sandbox_cmd",
 )
 
+#: The root listing groups commands by task; this table is the one place that says which.
+#: A command not named here keeps the panel its module gave it (or "Commands").
+PANEL_SEND = "Send events"
+PANEL_CHECK = "Check data"
+PANEL_BULK = "Bulk: backfill and cron"
+PANEL_SETUP = "Set up"
+PANEL_LOCAL = "Try it locally"
+TASK_PANELS: dict[str, str] = {
+    "send": PANEL_SEND,
+    "send-booking": PANEL_SEND,
+    "validate": PANEL_CHECK,
+    "schema": PANEL_CHECK,
+    "build": PANEL_BULK,
+    "replay": PANEL_BULK,
+    "history": PANEL_BULK,
+    "profile": PANEL_SETUP,
+    "doctor": PANEL_SETUP,
+    "sandbox": PANEL_LOCAL,
+}
+
+#: Environment variable of the shell-completion protocol (Typer derives it from the program name).
+COMPLETE_VAR = "_RAPIDO_COMPLETE"
+
 HELP = """Send, validate and replay Rapido server-to-server booking events.
 
-[bold]Send one event[/]        rapido send --file event.json  ·  rapido send-booking flight --from DEL --to BLR ...
-[bold]Check files[/]           rapido validate events.jsonl  ·  rapido schema
-[bold]Backfill / cron[/]       rapido build flight --csv export.csv > events.jsonl  ·  rapido replay events.jsonl  ·  rapido history
-[bold]Set up[/]                rapido profile add staging ...  ·  rapido profile set-key staging  ·  rapido doctor
-[bold]Try it locally[/]        rapido sandbox  ·  any command with --sandbox
+[bold]Start here[/]
 
-Run [bold]rapido COMMAND --help[/] for options and examples.
+  rapido send-booking flight --user rapido_user_12345 --order-id FL_1 --amount 8500 \\
+      --from DEL --to BLR --depart 2024-02-17T13:30+05:30 --arrive 2024-02-17T16:15+05:30 --sandbox
+  rapido validate events.jsonl && rapido replay events.jsonl
+  rapido profile add staging ...  ·  rapido profile set-key staging  ·  rapido doctor
+
+Run [bold]rapido COMMAND --help[/] for options and examples; [bold]--sandbox[/] on any sending
+command sends to a local receiver instead of Rapido. Tab completion: [bold]rapido --install-completion[/].
 """
 
 
@@ -42,12 +71,32 @@ def _version_callback(value: bool) -> None:
         raise typer.Exit()
 
 
+def _command_name(info: Any) -> str | None:
+    """The name a registered command or group shows in the listing."""
+    name = info.name if isinstance(info.name, str) else None
+    if name:
+        return name
+    callback = getattr(info, "callback", None)
+    if callback is not None:
+        return str(callback.__name__).replace("_", "-")
+    return None
+
+
+def _apply_task_panels(app: typer.Typer) -> None:
+    """Put each known command in its task panel of the root listing."""
+    infos: list[Any] = [*app.registered_commands, *app.registered_groups]
+    for info in infos:
+        name = _command_name(info)
+        if name in TASK_PANELS:
+            info.rich_help_panel = TASK_PANELS[name]
+
+
 def build_app() -> typer.Typer:
     """Assemble the app from the command modules that exist."""
     app = typer.Typer(
         name="rapido",
         help=HELP,
-        no_args_is_help=True,
+        invoke_without_command=True,
         rich_markup_mode="rich",
         pretty_exceptions_enable=False,
         context_settings={"help_option_names": ["-h", "--help"]},
@@ -56,11 +105,18 @@ def build_app() -> typer.Typer:
 
     @app.callback()
     def _root(
+        ctx: typer.Context,
         version: bool = typer.Option(
             False, "--version", "-V", callback=_version_callback, is_eager=True, help="Print the version and exit."
         ),
     ) -> None:
         """Send, validate and replay Rapido server-to-server booking events."""
+        # `rapido` alone is a request for the overview, not a usage error: print it, exit 0.
+        if ctx.invoked_subcommand is None and not ctx.resilient_parsing:
+            text = ctx.get_help()  # the rich formatter prints it and returns ""
+            if text:
+                typer.echo(text)
+            raise typer.Exit()
 
     for name in COMMAND_MODULES:
         try:
@@ -70,9 +126,47 @@ def build_app() -> typer.Typer:
                 raise
             continue
         module.register(app)
+    _apply_task_panels(app)
     return app
+
+
+_MARKUP = re.compile(r"\[/?[a-z #0-9_.=-]*\]")
+
+
+def _plain_help(text: str) -> str:
+    """Rich markup stripped from a completion hint, without importing rich."""
+    return _MARKUP.sub("", text)
+
+
+def _lighten_for_completion() -> None:
+    """Make a tab-completion run cheap: it must answer in well under 150 ms.
+
+    Typer coerces every parsed value through a pydantic ``TypeAdapter`` (importing pydantic and
+    building adapters costs ~150 ms), and renders zsh/fish hints through ``rich``. Completion only
+    needs the raw words (``ctx.resilient_parsing`` is set for it), so during completion values are
+    left uncoerced, callbacks are not run (Click skips them in resilient mode anyway) and hints
+    are stripped of markup with a regular expression. Applied only when the completion protocol
+    variable is set; if Typer's internals move, this quietly does nothing and completion is just
+    slower.
+    """
+    from typer import _completion_classes, core
+
+    param_cls = getattr(core, "_TyperParameter", None)
+    original = getattr(param_cls, "process_value", None)
+    if param_cls is not None and original is not None:
+
+        def process_value(self: Any, ctx: Any, value: Any) -> Any:
+            if ctx.resilient_parsing:
+                return value
+            return original(self, ctx, value)
+
+        param_cls.process_value = process_value
+    if hasattr(_completion_classes, "_sanitize_help_text"):
+        _completion_classes._sanitize_help_text = _plain_help
 
 
 def run() -> None:
     """Entry point used by ``rapido`` and ``python -m rapido_cli``."""
+    if os.environ.get(COMPLETE_VAR):
+        _lighten_for_completion()
     build_app()(prog_name="rapido")

@@ -32,11 +32,36 @@ F = TypeVar("F", bound=Callable[..., Any])
 GLOBAL_PANEL = "Global options"
 
 
-def _complete_profile(incomplete: str) -> list[str]:
-    """Profile names from the profiles file, for tab completion (cheap: yaml only)."""
-    from rapido_cli.profiles import profile_names_for_completion
+def _completion_config_path(config: object) -> Path:
+    """The profiles file a completion should read: ``--config`` on the line, else as ``default_config_path``.
 
-    return [n for n in profile_names_for_completion() if n.startswith(incomplete)]
+    Kept apart from :mod:`rapido_cli.profiles` on purpose: importing that module pulls in pydantic
+    (~150 ms), too slow for a key press. Same order: flag, ``RAPIDO_CONFIG``, XDG, platformdirs.
+    """
+    if isinstance(config, (str, Path)) and str(config):
+        return Path(config).expanduser()
+    if os.environ.get("RAPIDO_CONFIG"):
+        return Path(os.environ["RAPIDO_CONFIG"]).expanduser()
+    if os.environ.get("XDG_CONFIG_HOME"):
+        return Path(os.environ["XDG_CONFIG_HOME"]) / "rapido" / "profiles.yaml"
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("rapido", appauthor=False)) / "profiles.yaml"
+
+
+def _complete_profile(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Profile names from the profiles file, for tab completion (yaml only; never fails)."""
+    import yaml
+
+    path = _completion_config_path(ctx.params.get("config"))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    profiles = data.get("profiles") if isinstance(data, dict) else None
+    if not isinstance(profiles, dict):
+        return []
+    return sorted(str(n) for n in profiles if str(n).startswith(incomplete))
 
 
 _COMMON: list[inspect.Parameter] = [
