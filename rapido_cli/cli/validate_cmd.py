@@ -1,0 +1,192 @@
+"""``rapido validate`` and ``rapido schema``: parse options, call rapido_cli.validate, render."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from rapido_cli.cli.common import AppContext, common_options
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from rapido_cli.validate import Report
+
+
+class Kind(StrEnum):
+    """Which payloads: server-to-server envelopes or captured PWA events."""
+
+    server = "server"
+    pwa = "pwa"
+
+
+class Format(StrEnum):
+    """Input format, when the extension does not say (standard input is sniffed)."""
+
+    json = "json"
+    jsonl = "jsonl"
+    yaml = "yaml"
+
+
+VALIDATE_HELP = """Check event files for everything a server would reject, at its line.
+
+Reads .json (an object or an array), .jsonl/.ndjson (one event per line),
+.yaml/.yml (one document, a list, or several documents), - for stdin.
+Each problem: FILE:LINE: FIELD.PATH: error|warning: message.
+Event ids must be unique within and across the files.
+Exit status: 0 valid, 1 invalid, 2 a file is missing or unreadable.
+
+[bold]Examples[/]
+
+  rapido validate events.jsonl
+  rapido validate flight.json hotel.yaml --strict
+  rapido build flight --csv export.csv | rapido validate - --json | jq '.problems[]'
+  rapido validate --kind pwa captured-pwa-events.jsonl
+"""
+
+SCHEMA_HELP = """Print the JSON Schema of the payloads (generated from the models).
+
+For editors (VS Code "json.schemas", the YAML language server) and other
+validators. What a schema cannot state (end_time after start_time, IANA
+zones, the size limit, duplicate ids) is checked by `rapido validate`.
+
+[bold]Examples[/]
+
+  rapido schema > rapido-event.schema.json
+  rapido schema --kind pwa
+"""
+
+
+def validate(
+    app: AppContext,
+    files: Annotated[
+        list[str],
+        typer.Argument(metavar="FILE...", help="Files to check (- for standard input).", show_default=False),
+    ],
+    kind: Annotated[Kind, typer.Option("--kind", help="Server events or captured PWA events.")] = Kind.server,
+    strict: Annotated[bool, typer.Option("--strict", help="Warnings count as errors (exit 1).")] = False,
+    fmt: Annotated[
+        Format | None,
+        typer.Option("--format", help="Read every input as this format (default: by extension, else sniffed)."),
+    ] = None,
+    max_problems: Annotated[
+        int,
+        typer.Option("--max-problems", min=1, help="Report at most this many problems (the rest are counted)."),
+    ] = 100_000,
+) -> None:
+    """Check event files."""
+    from rapido_cli.validate import validate_paths
+
+    report = validate_paths(
+        files,
+        kind.value,  # type: ignore[arg-type]
+        strict,
+        fmt=fmt.value if fmt is not None else None,  # type: ignore[arg-type]
+        max_problems=max_problems,
+    )
+    if app.json:
+        from rapido_cli.output import print_json
+
+        print_json(report.to_json())
+    else:
+        render_report(app.out, report, color=app.color, quiet=app.quiet)
+    raise typer.Exit(report.exit_code)
+
+
+def render_report(console: Console, report: Report, *, color: bool, quiet: bool = False) -> None:
+    """Problems grouped by file (``FILE:LINE: PATH: severity: message``), then a summary table."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    write = console.file.write
+    color = color and console.is_terminal
+    by_file: dict[str, list[tuple[int, int]]] = {}
+    for i, p in enumerate(report.problems):
+        by_file.setdefault(p.file, []).append((p.line, i))
+    for name, entries in by_file.items():
+        entries.sort()
+        if color and len(by_file) > 1:
+            console.print(f"[bold underline]{escape(name)}[/]")
+        for _, i in entries:
+            p = report.problems[i]
+            where = f"{p.file}:{p.line}:" if p.line else f"{p.file}:"
+            path = f" {p.path or '(event)'}:" if p.line else ""
+            if color:
+                sev = "[bold red]error[/]" if p.severity == "error" else "[yellow]warning[/]"
+                console.print(f"{escape(where + path)} {sev}: {escape(p.message)}", soft_wrap=True)
+            else:
+                write(f"{where}{path} {p.severity}: {p.message}\n")
+    if report.omitted:
+        write(f"... and {report.omitted} more problems not shown (raise --max-problems)\n")
+
+    if not quiet:
+        table = Table(show_edge=False, pad_edge=False, box=None)
+        table.add_column("file")
+        table.add_column("format")
+        table.add_column("events", justify="right")
+        table.add_column("errors", justify="right")
+        table.add_column("warnings", justify="right")
+        for f in report.files:
+            table.add_row(
+                escape(f.file),
+                f.format or "-",
+                f"{f.events:,}" if f.readable else "unreadable",
+                _count(f.errors, "red", color),
+                _count(f.warnings, "yellow", color),
+            )
+        if len(report.files) > 1:
+            table.add_row(
+                f"[bold]{len(report.files)} files[/]" if color else f"{len(report.files)} files",
+                "",
+                f"{report.events:,}",
+                _count(report.errors, "red", color),
+                _count(report.warnings, "yellow", color),
+            )
+        if report.problems or report.omitted:
+            console.print()
+        console.print(table)
+    verdict = _verdict(report)
+    if color:
+        style = "green" if report.valid else "red"
+        console.print(f"[bold {style}]{escape(verdict)}[/]")
+    else:
+        write(verdict + "\n")
+
+
+def _count(n: int, style: str, color: bool) -> str:
+    return f"[{style}]{n:,}[/]" if (color and n) else f"{n:,}"
+
+
+def _verdict(report: Report) -> str:
+    files = f"{len(report.files)} file{'s' if len(report.files) != 1 else ''}"
+    events = f"{report.events:,} event{'s' if report.events != 1 else ''}"
+    if report.unreadable:
+        return f"cannot read: {', '.join(report.unreadable)}"
+    if report.valid:
+        warn = f", {report.warnings} warning{'s' if report.warnings != 1 else ''}" if report.warnings else ""
+        return f"valid: {events} in {files}{warn}"
+    strict = " (--strict: warnings count as errors)" if report.strict else ""
+    return (
+        f"invalid: {report.errors:,} error{'s' if report.errors != 1 else ''}, "
+        f"{report.warnings:,} warning{'s' if report.warnings != 1 else ''} in {events}, {files}{strict}"
+    )
+
+
+def schema(
+    app: AppContext,
+    kind: Annotated[Kind, typer.Option("--kind", help="Server events or captured PWA events.")] = Kind.server,
+) -> None:
+    """Print the JSON Schema."""
+    import json
+
+    from rapido_cli.validate.schema import json_schema
+
+    app.out.file.write(json.dumps(json_schema(kind.value), indent=2, ensure_ascii=False) + "\n")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``validate`` and ``schema``."""
+    app.command("validate", help=VALIDATE_HELP, rich_help_panel="Check")(common_options(validate))
+    app.command("schema", help=SCHEMA_HELP, rich_help_panel="Check")(common_options(schema))
