@@ -270,3 +270,13 @@ def test_unknown_airport_and_bad_time_are_usage_errors(rapido, profile_env):
     res = rapido(*common, "--from", "DEL", "--to", "BLR", "--depart", "1708156800", "--arrive", "1708163000",
                  "--tz", "Mars/Olympus", env=env)
     assert res.code == 2 and "IANA" in res.stderr
+
+
+def test_send_with_sandbox_needs_no_configuration(rapido, tmp_path, seed_dir):
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "nothing-here")}
+    res = rapido("send", "--file", str(seed_dir / "flight.json"), "--sandbox", "--json", env=env)
+    assert res.code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["ok"] is True and out["response"]["code"] == 7000
+    assert out["response"]["requestId"].startswith("req_")
+    assert "nothing reaches Rapido" in res.stderr
