@@ -1,0 +1,211 @@
+"""``rapido build flight|hotel --csv FILE``: a booking export turned into events (JSON Lines)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Annotated
+
+import typer
+
+from rapido_cli.cli.common import AppContext, common_options
+from rapido_cli.cli.send import Kind
+
+if TYPE_CHECKING:
+    from rapido_cli.csvbuild import BookingCsv, RowResult
+
+BUILD_HELP = (
+    "Turn a booking export (CSV) into events, one JSON object per line.\n\n"
+    "Each row becomes the event `send-booking` would send for the same values (same builder, same event ids), "
+    "so building the same export twice gives the same ids and `replay` sends each once.\n\n"
+    "Columns are named like the send-booking options without dashes: user_id, order_id, amount, status, type, "
+    "tz, host_status, event_id; flights: from, to (IATA) or origin, dest (LAT,LONG, or split origin_lat/origin_long, "
+    "dest_lat/dest_long), depart, arrive; hotels: location (or location_lat/location_long), check_in, check_out. "
+    "Header case and spaces don't matter; other columns are ignored with one warning; --map renames your "
+    "export's headers.\n\n"
+    'A bad row is reported on stderr as "row N (line L)": N counts data rows (the header is not a row), L is the '
+    "line in the file. The other rows still come out. Exit 0: every row built; 1: some rows bad (the good ones "
+    "were written); 2: the file or map cannot be used (a required column missing, a mapped header not in the "
+    "file): nothing written.\n\n"
+    "[bold]Examples[/]\n\n"
+    "  rapido build flight --csv missed-flights.csv -o events.jsonl\n"
+    "  rapido build hotel --csv export.csv --map hotel-map.yaml | rapido validate -\n"
+    "  psql -c '\\copy (select * from missed) to stdout csv header' | rapido build flight --csv - > events.jsonl\n\n"
+    "[bold]MAP.yaml[/] (rapido name: your header; defaults fill absent columns and empty cells)\n\n"
+    "  columns:\n"
+    "    user_id: Rapido UID\n"
+    "    order_id: PNR\n"
+    "    amount: Total (INR)\n"
+    "  defaults:\n"
+    "    tz: Asia/Kolkata\n"
+)
+
+#: Beyond this many, per-row warnings are counted, not printed.
+MAX_WARNINGS_SHOWN = 20
+
+
+def build(
+    app: AppContext,
+    kind: Annotated[Kind, typer.Argument(help="flight or hotel.", case_sensitive=False)],
+    csv_path: Annotated[
+        str,
+        typer.Option("--csv", help="The export (CSV with a header line), or - for standard input.", show_default=False),
+    ],
+    map_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--map", help="YAML: rapido column name -> your export's header.", dir_okay=False, show_default=False
+        ),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the events to FILE (replaced only once the whole export is read) instead of stdout.",
+            show_default=False,
+        ),
+    ] = None,
+    delimiter: Annotated[
+        str | None,
+        typer.Option(
+            "--delimiter", help="Field separator (default: guessed from the header: , ; TAB |).", show_default=False
+        ),
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            help="Text encoding (default: UTF-8 with or without BOM; UTF-16 by its BOM).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Turn a booking export (CSV) into events, one JSON object per line."""
+    from rapido_cli.csvbuild import BookingCsv, ColumnMap, open_csv
+    from rapido_cli.errors import ExitCode, UsageError
+
+    if delimiter is not None:
+        delimiter = {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(delimiter, delimiter)
+        if len(delimiter) != 1:
+            raise UsageError(f"--delimiter {delimiter!r}: expected one character", hint="e.g. --delimiter ';'")
+    column_map = ColumnMap.load(map_path) if map_path is not None else None
+    name = "<stdin>" if csv_path == "-" else csv_path
+    with open_csv(csv_path, encoding) as stream:
+        reader = BookingCsv(stream, kind.value, column_map, name=name, delimiter=delimiter)  # type: ignore[arg-type]
+        if reader.ignored:
+            app.warn(
+                f"{name}: ignoring column{'s' if len(reader.ignored) > 1 else ''} "
+                + ", ".join(repr(h) for h in reader.ignored)
+                + (
+                    f" (not {kind.value} booking fields)"
+                    if len(reader.ignored) > 1
+                    else f" (not a {kind.value} booking field)"
+                )
+            )
+        if app.verbose:
+            app.debug(
+                f"{name}: delimiter {reader.delimiter!r}; columns: "
+                + ", ".join(f"{k} <- {v!r}" for k, v in reader.columns.items())
+            )
+        if output is None or output == "-":
+            counts = _emit(app, reader, sys.stdout)
+        else:
+            counts = _emit_to_file(app, reader, Path(output))
+    built, bad, rows = counts
+    where = f" to {output}" if output not in (None, "-") else ""
+    if rows == 0:
+        app.warn(f"{name}: no data rows after the header")
+    else:
+        events = f"{built} event{'s' if built != 1 else ''}"
+        summary = f"built {events}{where} from {rows} row{'s' if rows != 1 else ''} of {name}"
+        if bad:
+            summary += f"; {bad} bad row{'s' if bad != 1 else ''} skipped: fix the export and build again"
+        app.info(summary)
+    if bad:
+        raise typer.Exit(int(ExitCode.DATA))
+
+
+def _emit(app: AppContext, reader: BookingCsv, out: IO[str]) -> tuple[int, int, int]:
+    """Write each good row's event to ``out``, report bad rows; return (built, bad, rows)."""
+    from rapido_cli.csvbuild import event_line
+
+    built = bad = rows = warned = 0
+    hints_shown: set[tuple[str, str]] = set()
+    seen: set[int] = set()
+    try:
+        for result in reader:
+            rows += 1
+            if not result.ok:
+                bad += 1
+                _report_bad(app, reader.name, result, hints_shown)
+                continue
+            assert result.event is not None
+            line = event_line(result.event)
+            key = hash(result.event["event"]["id"])
+            notes = list(result.warnings)
+            if key in seen:
+                notes.append(
+                    f"builds the same event as an earlier row (id {result.event['event']['id']}); replay sends it once"
+                )
+            seen.add(key)
+            for note in notes:
+                warned += 1
+                if warned <= MAX_WARNINGS_SHOWN:
+                    app.warn(f"{reader.name}: {result.where}: {note}")
+            out.write(line + "\n")
+            built += 1
+        out.flush()
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly; point stdout at nothing so the final
+        # flush at exit cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise typer.Exit(1) from None
+    if warned > MAX_WARNINGS_SHOWN:
+        app.warn(f"... and {warned - MAX_WARNINGS_SHOWN} more warnings (not shown)")
+    return built, bad, rows
+
+
+def _emit_to_file(app: AppContext, reader: BookingCsv, path: Path) -> tuple[int, int, int]:
+    """Like :func:`_emit`, into a temporary file renamed over ``path`` once the export is fully read."""
+    import tempfile
+
+    from rapido_cli.errors import UsageError
+
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise UsageError(f"{path}: the directory {directory} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
+            counts = _emit(app, reader, out)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return counts
+
+
+def _report_bad(app: AppContext, name: str, result: RowResult, hints_shown: set[tuple[str, str]]) -> None:
+    """Every bad field of a row, one line each, ``error: FILE: row N (line L): FIELD: message``."""
+    from rich.markup import escape
+
+    for problem in result.problems:
+        text = f"{name}: {result.where}: {problem.describe()}"
+        if app.color:
+            app.err.print(f"[bold red]error:[/] {escape(text)}")
+        else:
+            app.err.print(f"error: {text}", markup=False)
+        if problem.hint and (problem.field, problem.hint) not in hints_shown and not app.quiet:
+            hints_shown.add((problem.field, problem.hint))
+            app.err.print(f"  hint: {problem.hint}", markup=False, style="dim" if app.color else None)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``build``."""
+    app.command("build", help=BUILD_HELP, rich_help_panel="Backfill")(common_options(build))
