@@ -171,10 +171,10 @@ class Airport:
 
 
 @cache
-def _airports() -> dict[str, dict[str, Any]]:
+def _airports() -> dict[str, Any]:
     import airportsdata
 
-    table: dict[str, dict[str, Any]] = airportsdata.load("IATA")
+    table: dict[str, Any] = dict(airportsdata.load("IATA"))
     return table
 
 
