@@ -419,6 +419,8 @@ class Sandbox:
         """Route one request."""
         path, _, query = h.path.partition("?")
         allowed = _ROUTES.get(path)
+        if path not in (API_PATH, PWA_PATH) or method != "POST":
+            self._discard_body(h)
         if method == "OPTIONS":
             self._preflight(h, allowed)
             return
@@ -475,6 +477,22 @@ class Sandbox:
             self._json(h, {"reset": True}, head)
         else:  # "/"
             self._json(h, self._index(), head)
+
+    @staticmethod
+    def _discard_body(h: _Handler) -> None:
+        """Consume a body nobody reads, so the next request on the connection parses cleanly."""
+        raw = h.headers.get("Content-Length")
+        if h.headers.get("Transfer-Encoding"):
+            h.close_connection = True
+            return
+        try:
+            length = int(raw) if raw else 0
+        except ValueError:
+            length = -1
+        if 0 < length <= MAX_EVENT_BYTES:
+            h.rfile.read(length)
+        elif length != 0:
+            h.close_connection = True
 
     def _index(self) -> dict[str, Any]:
         return {
