@@ -28,7 +28,7 @@ import itertools
 import json
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -43,6 +43,7 @@ __all__ = [
     "BadField",
     "BookingCsv",
     "ColumnMap",
+    "CsvSource",
     "RowResult",
     "event_line",
     "normalize_header",
@@ -255,14 +256,101 @@ def _string_map(obj: Any, source: str, section: str) -> dict[str, str]:
 # opening exports
 
 
-def open_csv(path: str | Path, encoding: str | None = None) -> IO[str]:
-    """Open an export (``"-"`` for standard input) as text ready for :class:`BookingCsv`.
+class CsvSource:
+    """Text lines of an export, decoded line by line so a decoding error names its line.
+
+    Iterating yields lines with their endings (CRLF, LF, or a lone CR as old spreadsheet exports
+    write), ready for :mod:`csv`. Use :func:`open_csv` to make one; it closes its file on exit.
+    """
+
+    _BREAK = re.compile(r"\r\n|\r|\n")
+
+    def __init__(self, raw: IO[bytes], encoding: str, name: str, *, close: bool = True) -> None:
+        self.raw = raw
+        self.encoding = encoding
+        self.name = name
+        self._close = close
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+        self._pending: list[str] = []
+        self._carry = ""  # the start of a line whose end has not been read yet
+        self._lines = 0  # lines handed out so far
+        self._eof = False
+
+    def __enter__(self) -> CsvSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the underlying file (not standard input)."""
+        if self._close:
+            self.raw.close()
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        while not self._pending:
+            if self._eof:
+                raise StopIteration
+            chunk = self.raw.readline()
+            final = not chunk
+            self._eof = final
+            try:
+                text = self._carry + self._decoder.decode(chunk, final=final)
+            except UnicodeDecodeError as exc:
+                before = exc.object[: exc.start].decode(self.encoding, errors="replace")
+                line = self._lines + 1 + len(self._BREAK.findall(before))
+                byte = exc.object[exc.start : exc.start + 1].hex()
+                raise DataError(
+                    f"{self.name}: line {line}: not {self.encoding.removesuffix('-sig')} text (byte 0x{byte})",
+                    hint="save the export as 'CSV UTF-8', or pass --encoding (e.g. cp1252, latin-1)",
+                ) from None
+            pieces = [p for p in _split_keep(text, self._BREAK) if p]
+            self._carry = ""
+            if not final and pieces and not pieces[-1].endswith("\n"):
+                # No line end yet (a UTF-16 LF still half-read, or a CR that a LF may follow).
+                self._carry = pieces.pop()
+            pieces.reverse()
+            self._pending = pieces
+        self._lines += 1
+        return self._pending.pop()
+
+    def readline(self) -> str:
+        """The next line ('' at the end), like a text file."""
+        try:
+            return next(self)
+        except StopIteration:
+            return ""
+
+
+def _split_keep(text: str, pattern: re.Pattern[str]) -> list[str]:
+    """Split after each line break, keeping it."""
+    out: list[str] = []
+    pos = 0
+    for m in pattern.finditer(text):
+        out.append(text[pos : m.end()])
+        pos = m.end()
+    out.append(text[pos:])
+    return out
+
+
+def open_csv(path: str | Path, encoding: str | None = None) -> CsvSource:
+    """Open an export (``"-"`` for standard input) as lines ready for :class:`BookingCsv`.
 
     Without ``encoding``: UTF-8 with or without a BOM, or UTF-16 when a UTF-16 BOM says so (what
     spreadsheet "Unicode text" exports write). Line endings are left to the CSV reader (CRLF, LF, CR).
     """
+    name = "<stdin>" if str(path) == "-" else str(path)
+    if encoding is not None:
+        try:
+            encoding = codecs.lookup(encoding).name
+        except LookupError:
+            raise UsageError(f"--encoding {encoding}: unknown encoding", hint="e.g. utf-8, cp1252, latin-1") from None
     if str(path) == "-":
         raw: IO[bytes] = sys.stdin.buffer
+        close = False
     else:
         p = Path(path)
         if p.is_dir():
@@ -273,17 +361,13 @@ def open_csv(path: str | Path, encoding: str | None = None) -> IO[str]:
             raise UsageError(f"{p}: no such file", hint="check the path given to --csv") from None
         except OSError as exc:
             raise UsageError(f"{p}: cannot read: {exc.strerror}") from None
+        close = True
     if encoding is None:
         buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type,type-var]
         head = buffered.peek(4)[:4]
         encoding = "utf-16" if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8-sig"
         raw = buffered
-    else:
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise UsageError(f"--encoding {encoding}: unknown encoding", hint="e.g. utf-8, cp1252, latin-1") from None
-    return io.TextIOWrapper(raw, encoding=encoding, newline="")  # type: ignore[arg-type]
+    return CsvSource(raw, encoding, name, close=close)
 
 
 def _sniff_delimiter(line: str) -> str:
@@ -352,7 +436,7 @@ class BookingCsv:
 
     def __init__(
         self,
-        stream: IO[str],
+        stream: Iterable[str],
         kind: BookingKind,
         column_map: ColumnMap | None = None,
         *,
@@ -364,15 +448,15 @@ class BookingCsv:
         self.map = column_map or ColumnMap()
         # Blank lines before the header are tolerated; they still count as lines.
         self._offset = 0
-        first = self._read(stream.readline, 1)
+        lines = iter(stream)
+        first = self._read(lambda: next(lines, ""), 1)
         while first and not first.strip():
             self._offset += 1
-            first = self._read(stream.readline, 1 + self._offset)
+            first = self._read(lambda: next(lines, ""), 1 + self._offset)
         if not first:
             raise UsageError(f"{name}: the file is empty (no header line)", hint="export with a header row")
         self.delimiter = delimiter or _sniff_delimiter(first)
-        self._stream = stream
-        self._reader = csv.reader(itertools.chain([first], stream), delimiter=self.delimiter, skipinitialspace=True)
+        self._reader = csv.reader(itertools.chain([first], lines), delimiter=self.delimiter, skipinitialspace=True)
         header = self._next_record()
         if header is None:  # pragma: no cover - a non-empty first line always gives a record
             raise UsageError(f"{name}: no header line")
