@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import os
 import random
 import ssl
 import time
@@ -145,15 +146,41 @@ class SendResult:
 
 
 def build_ssl_context(ca_bundle: str | None, environ: Mapping[str, str]) -> ssl.SSLContext:
-    """TLS verification is always on: the profile's CA bundle, else SSL_CERT_FILE/DIR, else the OS store."""
-    if ca_bundle:
-        return ssl.create_default_context(cafile=ca_bundle)
-    cafile, capath = environ.get("SSL_CERT_FILE"), environ.get("SSL_CERT_DIR")
-    if cafile or capath:
-        return ssl.create_default_context(cafile=cafile or None, capath=capath or None)
-    import truststore
+    """TLS verification is always on: the profile's CA bundle, else SSL_CERT_FILE/DIR, else the OS store.
 
-    ctx: ssl.SSLContext = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ``ca_bundle`` replaces the other anchors (like ``verify=PATH`` in requests): a profile that names
+    its CA trusts exactly that. TLS 1.2 is the oldest version offered. A missing or unreadable bundle
+    is a ConfigError naming where it was configured.
+    """
+    from rapido_cli.errors import ConfigError
+    from rapido_cli.profiles import tls_trust
+
+    trust = tls_trust(ca_bundle, environ)
+    ctx: ssl.SSLContext
+    if trust.kind == "system":
+        import truststore
+
+        ctx = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    else:
+        where = "ca_bundle in the profile" if trust.kind == "ca_bundle" else trust.kind
+        for path, is_dir in ((trust.cafile, False), (trust.capath, True)):
+            if path and not (os.path.isdir(path) if is_dir else os.path.isfile(path)):
+                raise ConfigError(
+                    f"{where}: {path} is not an existing {'directory' if is_dir else 'file'}",
+                    hint="point it at a PEM bundle of the CA certificates to trust, or remove it",
+                )
+        try:
+            ctx = ssl.create_default_context(cafile=trust.cafile, capath=trust.capath)
+        except ssl.SSLError as exc:
+            raise ConfigError(
+                f"{where}: {trust.cafile or trust.capath} holds no usable PEM certificate ({exc.reason or exc})",
+                hint="it must contain -----BEGIN CERTIFICATE----- blocks",
+            ) from None
+        except OSError as exc:
+            raise ConfigError(f"{where}: cannot read {trust.cafile or trust.capath}: {exc.strerror}") from None
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.check_hostname = True
+    ctx.verify_mode = ssl.CERT_REQUIRED
     return ctx
 
 

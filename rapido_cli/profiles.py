@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import signal
 import stat
 import subprocess
 import threading
@@ -23,7 +24,11 @@ from rapido_cli.models import SERVICES
 
 KEYRING_SERVICE = "rapido-cli"
 KEYRING_TIMEOUT_S = 10.0
+#: Overrides KEYRING_TIMEOUT_S (seconds): a locked keyring must not hang a cron job for long.
+KEYRING_TIMEOUT_ENV = "RAPIDO_KEYRING_TIMEOUT"
 COMMAND_TIMEOUT_S = 15.0
+#: Overrides COMMAND_TIMEOUT_S (seconds) for ``key: command:...`` sources.
+COMMAND_TIMEOUT_ENV = "RAPIDO_KEY_COMMAND_TIMEOUT"
 
 #: field -> environment variable that overrides it.
 ENV_OVERRIDES: dict[str, str] = {
@@ -178,8 +183,30 @@ def default_config_path(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def group_or_world_readable(path: Path) -> bool:
-    """True when ``path`` can be read by its group or by others."""
+    """True when ``path`` is open to its group or to others (always False on Windows: no such modes)."""
+    if os.name == "nt":
+        return False
     return bool(path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))
+
+
+def file_mode(path: Path) -> str:
+    """``0600``-style permission bits of ``path``."""
+    return f"{stat.S_IMODE(path.stat().st_mode):04o}"
+
+
+def inline_key_profiles(data: Mapping[str, Any]) -> list[str]:
+    """Names of the profiles whose ``key:`` is the key itself rather than a source."""
+    return [
+        name
+        for name, body in (data.get("profiles") or {}).items()
+        if isinstance(body, dict) and body.get("key") and not is_key_source(str(body["key"]))
+    ]
+
+
+def is_key_source(spec: str) -> bool:
+    """True when ``spec`` names where the key is (``keyring``, ``env:``, ``command:``, ``file:``)."""
+    spec = spec.strip()
+    return spec == "keyring" or spec.startswith(("env:", "command:", "file:"))
 
 
 def load_profiles_file(path: Path) -> dict[str, Any]:
@@ -237,7 +264,9 @@ def save_profiles_file(path: Path, data: Mapping[str, Any]) -> None:
     if data.get("default"):
         body["default"] = data["default"]
     body["profiles"] = dict(data.get("profiles") or {})
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # A stale temporary file would keep its old mode: O_CREAT only applies 0600 to a new file.
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         yaml.safe_dump(body, fh, sort_keys=False, default_flow_style=False)
     os.replace(tmp, path)
@@ -254,8 +283,30 @@ def profile_names_for_completion(environ: Mapping[str, str] | None = None) -> li
 # ---------------------------------------------------------------- keys
 
 
+def _timeout_from_env(var: str, default: float, environ: Mapping[str, str] | None = None) -> float:
+    raw = (os.environ if environ is None else environ).get(var, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{var}={raw!r} is not a number of seconds") from None
+    if value <= 0:
+        raise ConfigError(f"{var} must be a positive number of seconds, got {raw!r}")
+    return value
+
+
+def keyring_timeout(environ: Mapping[str, str] | None = None) -> float:
+    """Seconds to wait for the keyring: ``$RAPIDO_KEYRING_TIMEOUT`` or 10."""
+    return _timeout_from_env(KEYRING_TIMEOUT_ENV, KEYRING_TIMEOUT_S, environ)
+
+
 def _run_with_timeout(fn: Any, timeout: float) -> Any:
-    """Run ``fn()`` in a daemon thread; raise TimeoutError when it does not answer in time."""
+    """Run ``fn()`` in a daemon thread; raise TimeoutError when it does not answer in time.
+
+    A locked Secret Service waits for an unlock prompt that nobody will answer in a cron job;
+    the daemon thread is abandoned (it dies with the process) rather than waited for.
+    """
     box: dict[str, Any] = {}
 
     def runner() -> None:
@@ -274,110 +325,149 @@ def _run_with_timeout(fn: Any, timeout: float) -> Any:
     return box.get("value")
 
 
-def keyring_get(profile: str, timeout: float = KEYRING_TIMEOUT_S) -> str | None:
-    """The key stored for ``profile`` in the system keyring, or None. Raises ConfigError on failure."""
-    import keyring
-    from keyring.errors import KeyringError, NoKeyringError
+def _backend_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions a keyring backend may raise for an unusable keyring (not bugs of ours)."""
+    from keyring.errors import KeyringError
 
+    errors: list[type[BaseException]] = [KeyringError]
+    try:  # the Secret Service backend lets some of its libraries' errors through
+        from secretstorage.exceptions import SecretStorageException
+
+        errors.append(SecretStorageException)
+    except ImportError:
+        pass
     try:
-        value: str | None = _run_with_timeout(lambda: keyring.get_password(KEYRING_SERVICE, profile), timeout)
-    except NoKeyringError:
+        from jeepney.wrappers import DBusErrorResponse  # type: ignore[import-untyped]
+
+        errors.append(DBusErrorResponse)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+def _keyring_call(what: str, fn: Any, timeout: float | None, no_backend_hint: str) -> Any:
+    import keyring.errors
+
+    limit = keyring_timeout() if timeout is None else timeout
+    try:
+        return _run_with_timeout(fn, limit)
+    except keyring.errors.NoKeyringError:
         raise ConfigError(
-            "no keyring backend is available (normal on a headless server)",
-            hint=f"set {KEY_ENV}, or use `key: env:VAR` / `key: file:PATH` in the profile",
+            "no keyring backend is available (normal on a headless server)", hint=no_backend_hint
         ) from None
     except TimeoutError:
         raise ConfigError(
-            f"the keyring did not answer within {timeout:g} s (is it locked?)",
-            hint=f"unlock it, or set {KEY_ENV} for unattended runs",
+            f"the keyring did not answer within {limit:g} s when asked to {what} (is it locked?)",
+            hint=f"unlock it, or set {KEY_ENV} for unattended runs ({KEYRING_TIMEOUT_ENV} sets the wait)",
         ) from None
-    except KeyringError as exc:
-        raise ConfigError(f"the keyring failed: {type(exc).__name__}", hint=f"set {KEY_ENV} instead") from None
+    except keyring.errors.PasswordDeleteError:
+        raise
+    except _backend_errors() as exc:
+        # The exception text is not shown: some backends put what they were given into it.
+        raise ConfigError(
+            f"the keyring failed to {what}: {type(exc).__name__}", hint=f"set {KEY_ENV} instead, or fix the keyring"
+        ) from None
+
+
+def keyring_get(profile: str, timeout: float | None = None) -> str | None:
+    """The key stored for ``profile`` in the system keyring, or None. Raises ConfigError on failure."""
+    import keyring
+
+    value: str | None = _keyring_call(
+        "read the key",
+        lambda: keyring.get_password(KEYRING_SERVICE, profile),
+        timeout,
+        f"set {KEY_ENV}, or use `key: env:VAR` / `key: file:PATH` in the profile",
+    )
     return value
 
 
-def keyring_set(profile: str, key: str, timeout: float = KEYRING_TIMEOUT_S) -> None:
+def keyring_set(profile: str, key: str, timeout: float | None = None) -> None:
     """Store ``key`` for ``profile`` in the system keyring."""
     import keyring
-    from keyring.errors import KeyringError, NoKeyringError
 
-    try:
-        _run_with_timeout(lambda: keyring.set_password(KEYRING_SERVICE, profile, key), timeout)
-    except NoKeyringError:
-        raise ConfigError(
-            "no keyring backend is available (normal on a headless server)",
-            hint="use `key: env:VAR` or `key: file:PATH` (chmod 600) in the profile instead",
-        ) from None
-    except TimeoutError:
-        raise ConfigError(f"the keyring did not answer within {timeout:g} s (is it locked?)") from None
-    except KeyringError as exc:
-        raise ConfigError(f"the keyring failed: {type(exc).__name__}") from None
+    _keyring_call(
+        "store the key",
+        lambda: keyring.set_password(KEYRING_SERVICE, profile, key),
+        timeout,
+        "use `key: env:VAR` or `key: file:PATH` (chmod 600) in the profile instead",
+    )
 
 
-def keyring_delete(profile: str, timeout: float = KEYRING_TIMEOUT_S) -> bool:
+def keyring_delete(profile: str, timeout: float | None = None) -> bool:
     """Delete the stored key; False when there was none."""
     import keyring
-    from keyring.errors import KeyringError, NoKeyringError, PasswordDeleteError
+    from keyring.errors import PasswordDeleteError
 
     try:
-        _run_with_timeout(lambda: keyring.delete_password(KEYRING_SERVICE, profile), timeout)
+        _keyring_call(
+            "delete the key",
+            lambda: keyring.delete_password(KEYRING_SERVICE, profile),
+            timeout,
+            "nothing to delete without a keyring",
+        )
     except PasswordDeleteError:
         return False
-    except NoKeyringError:
-        raise ConfigError("no keyring backend is available") from None
-    except TimeoutError:
-        raise ConfigError(f"the keyring did not answer within {timeout:g} s (is it locked?)") from None
-    except KeyringError as exc:
-        raise ConfigError(f"the keyring failed: {type(exc).__name__}") from None
     return True
+
+
+def keyring_backend_name() -> str:
+    """The active keyring backend, e.g. ``SecretService Keyring`` or ``fail Keyring`` (for doctor)."""
+    import keyring
+
+    backend = keyring.get_keyring()
+    return f"{type(backend).__module__.rsplit('.', 1)[-1]} {type(backend).__name__}"
+
+
+def check_key_value(value: str, source: str) -> Secret:
+    """Wrap a key read from ``source``; refuse characters that cannot travel in an HTTP header.
+
+    HTTP libraries quote an illegal header value in their error message, so a key with a
+    control character would otherwise end up in an error on the terminal.
+    """
+    value = value.strip()
+    for pos, ch in enumerate(value, 1):
+        if not (" " <= ch <= "~"):
+            what = "a control character" if ch < " " or ch == "\x7f" else "a non-ASCII character"
+            raise ConfigError(
+                f"the client key from {source} contains {what} at position {pos} (not shown)",
+                hint="the key is printable ASCII; check for a stray newline, quote or paste artefact",
+            )
+    return Secret(value)
 
 
 def read_key(spec: str, profile: str, environ: Mapping[str, str], config_path: Path) -> tuple[Secret, str]:
     """Read the key named by a profile's ``key:`` setting; return it with its source."""
     spec = spec.strip()
     if spec == "keyring":
-        value = keyring_get(profile)
+        value = keyring_get(profile, keyring_timeout(environ))
         if not value:
             raise ConfigError(
                 f"no key in the keyring for profile '{profile}'",
                 hint=f"run `rapido profile set-key {profile}` or set {KEY_ENV}",
             )
-        return Secret(value), "keyring"
+        return check_key_value(value, "the keyring"), "keyring"
     if spec.startswith("env:"):
         var = spec[4:].strip()
         value = environ.get(var, "")
-        if not value:
+        if not value.strip():
             raise ConfigError(
                 f"profile '{profile}' reads its key from ${var}, which is not set",
                 hint=f"export {var}=... (or change `key:` in {config_path})",
             )
-        return Secret(value.strip()), f"env:{var}"
+        return check_key_value(value, f"${var}"), f"env:{var}"
     if spec.startswith("command:"):
-        cmd = spec[8:].strip()
-        try:
-            proc = subprocess.run(cmd, shell=True, capture_output=True, timeout=COMMAND_TIMEOUT_S, check=False)  # noqa: S602 - the user's own command
-        except subprocess.TimeoutExpired:
-            raise ConfigError(
-                f"the key command of profile '{profile}' did not finish within {COMMAND_TIMEOUT_S:g} s",
-                hint="check the command in `key: command:...`",
-            ) from None
-        if proc.returncode != 0:
-            raise ConfigError(
-                f"the key command of profile '{profile}' exited with status {proc.returncode} "
-                "(its output is not shown: it may hold the key)",
-                hint="run the command yourself to see why",
-            )
-        value = proc.stdout.decode("utf-8", "replace").strip()
-        if not value:
-            raise ConfigError(f"the key command of profile '{profile}' printed nothing")
-        return Secret(value), "command"
+        return _read_key_command(spec[8:].strip(), profile, environ), "command"
     if spec.startswith("file:"):
         path = Path(os.path.expandvars(spec[5:].strip())).expanduser()
         if not path.is_absolute():
             path = config_path.parent / path
         try:
             if group_or_world_readable(path):
-                raise ConfigError(f"key file {path} is readable by group or others", hint=f"chmod 600 {path}")
+                raise ConfigError(
+                    f"key file {path} is readable by group or others (mode {file_mode(path)})",
+                    hint=f"chmod 600 {path}",
+                )
             value = path.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             raise ConfigError(
@@ -387,14 +477,65 @@ def read_key(spec: str, profile: str, environ: Mapping[str, str], config_path: P
             raise ConfigError(f"cannot read key file {path}: {exc.__class__.__name__}") from None
         if not value:
             raise ConfigError(f"key file {path} is empty")
-        return Secret(value), f"file:{path}"
+        return check_key_value(value, f"key file {path}"), f"file:{path}"
     # A literal key in the profiles file: tolerated only if nobody else can read the file.
     if config_path.exists() and group_or_world_readable(config_path):
         raise ConfigError(
-            f"{config_path} holds a client key and is readable by group or others",
+            f"{config_path} holds a client key and is readable by group or others (mode {file_mode(config_path)})",
             hint=f"chmod 600 {config_path}, or better store the key with `rapido profile set-key {profile}`",
         )
-    return Secret(spec), "file (inline)"
+    return check_key_value(spec, str(config_path)), "file (inline)"
+
+
+def _read_key_command(cmd: str, profile: str, environ: Mapping[str, str]) -> Secret:
+    """Run a ``key: command:`` source. Its output is never shown: it is the key, or may hold it."""
+    limit = _timeout_from_env(COMMAND_TIMEOUT_ENV, COMMAND_TIMEOUT_S, environ)
+    if not cmd:
+        raise ConfigError(f"profile '{profile}' has an empty `key: command:`")
+    # A session of its own, so a timeout can kill the whole group (the shell and what it started).
+    proc = None
+    try:
+        proc = subprocess.Popen(  # noqa: S602 - the user's own command, from their own config
+            cmd,
+            shell=True,
+            stdin=subprocess.DEVNULL,  # a command waiting for input must fail, not hang a cron job
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=dict(environ),
+            start_new_session=os.name != "nt",
+        )
+        out, _err = proc.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise ConfigError(
+            f"the key command of profile '{profile}' did not finish within {limit:g} s",
+            hint=f"check the command in `key: command:...` ({COMMAND_TIMEOUT_ENV} sets the limit)",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"the key command of profile '{profile}' could not start: {exc.strerror}") from None
+    if proc.returncode != 0:
+        raise ConfigError(
+            f"the key command of profile '{profile}' exited with status {proc.returncode} "
+            "(its output is not shown: it may hold the key)",
+            hint="run the command yourself to see why",
+        )
+    value = out.decode("utf-8", "replace").strip()
+    if not value:
+        raise ConfigError(f"the key command of profile '{profile}' printed nothing")
+    return check_key_value(value, "the key command")
+
+
+def _kill_group(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is None:
+        return
+    try:
+        if os.name == "nt":
+            proc.kill()
+        else:
+            os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.communicate()
 
 
 # ---------------------------------------------------------------- resolution
@@ -414,6 +555,10 @@ def check_base_url(url: str, allow_http: bool) -> list[str]:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"base_url {url!r} is not an http(s) URL", hint="e.g. https://partner-staging.example.com")
+    try:
+        parts.port  # noqa: B018 - parsing it is the check
+    except ValueError:
+        raise ConfigError(f"base_url {url!r} has an invalid port", hint="e.g. https://host:8443") from None
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         if not allow_http:
             raise ConfigError(
@@ -422,6 +567,43 @@ def check_base_url(url: str, allow_http: bool) -> list[str]:
             )
         return [f"sending the client key over plain http:// to {parts.hostname} (allow_http is set)"]
     return []
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost``, ``*.localhost`` and loopback addresses (where plain http is allowed)."""
+    return _is_loopback(host)
+
+
+@dataclass(frozen=True)
+class TrustSource:
+    """Which certificates verify the server: the profile's ``ca_bundle``, SSL_CERT_FILE/DIR, or the OS store."""
+
+    kind: str  # "ca_bundle" | "SSL_CERT_FILE" | "SSL_CERT_DIR" | "system"
+    cafile: str | None = None
+    capath: str | None = None
+
+    def describe(self) -> str:
+        """A short phrase for messages: ``the profile's ca_bundle /x/ca.pem``."""
+        if self.kind == "ca_bundle":
+            return f"the profile's ca_bundle {self.cafile}"
+        if self.kind == "system":
+            return "the operating system's trust store"
+        parts = []
+        if self.cafile:
+            parts.append(f"SSL_CERT_FILE={self.cafile}")
+        if self.capath:
+            parts.append(f"SSL_CERT_DIR={self.capath}")
+        return " and ".join(parts)
+
+
+def tls_trust(ca_bundle: str | None, environ: Mapping[str, str]) -> TrustSource:
+    """The trust anchors a connection uses: ``ca_bundle`` replaces the others; then SSL_CERT_FILE/DIR; then the OS."""
+    if ca_bundle:
+        return TrustSource("ca_bundle", cafile=str(Path(ca_bundle).expanduser()))
+    cafile, capath = environ.get("SSL_CERT_FILE") or None, environ.get("SSL_CERT_DIR") or None
+    if cafile or capath:
+        return TrustSource("SSL_CERT_FILE" if cafile else "SSL_CERT_DIR", cafile=cafile, capath=capath)
+    return TrustSource("system")
 
 
 def _coerce(name: str, raw: Any, where: str) -> Any:
@@ -465,8 +647,13 @@ def resolve_profile(
     flags: Mapping[str, Any] | None = None,
     sandbox_url: str | None = None,
     need_key: bool = True,
+    check_url: bool = True,
 ) -> ResolvedProfile:
-    """Resolve the effective profile. Key errors are raised only when ``need_key`` (else kept)."""
+    """Resolve the effective profile. Key errors are raised only when ``need_key`` (else kept).
+
+    ``check_url=False`` leaves an unsafe ``base_url`` to the caller (``rapido doctor`` reports it
+    as a row of its own instead of failing the whole resolution).
+    """
     env = dict(os.environ if environ is None else environ)
     path = config_path.expanduser() if config_path is not None else default_config_path(env)
     data = load_profiles_file(path)
@@ -515,15 +702,18 @@ def resolve_profile(
         )
 
     base = res.get("base_url")
-    if base:
+    if base and check_url:
         res.warnings.extend(check_base_url(base, bool(res.get("allow_http"))))
 
-    if env.get(KEY_ENV):
+    if env.get(KEY_ENV, "").strip():
         res.key_spec = Value(KEY_ENV, f"env:{KEY_ENV}")
-        res.key, res.key_source = Secret(env[KEY_ENV].strip()), f"env:{KEY_ENV}"
+        try:
+            res.key, res.key_source = check_key_value(env[KEY_ENV], f"${KEY_ENV}"), f"env:{KEY_ENV}"
+        except ConfigError as exc:
+            res.key_error = exc
     elif body.get("key"):
         spec = str(body["key"])
-        res.key_spec = Value(spec if ":" in spec or spec == "keyring" else "<inline>", "file")
+        res.key_spec = Value(spec if is_key_source(spec) else "<inline>", "file")
         try:
             res.key, res.key_source = read_key(spec, prof_name, env, path)
         except ConfigError as exc:
