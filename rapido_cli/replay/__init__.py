@@ -62,7 +62,8 @@ class ReplayOptions:
     dead_letter: Path | None = None
     grace_s: float = 10.0
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
-    on_attempt: Callable[[dict[str, Any] | None, Attempt, bool], None] | None = None
+    #: ``on_attempt(line, event_id, attempt, final)``, called from worker threads (for -v).
+    on_attempt: Callable[[int, str, Attempt, bool], None] | None = None
 
 
 @dataclass(slots=True)
@@ -654,7 +655,7 @@ class Replayer:
                     wait = max(wait, min(att.retry_after, self.retry.retry_after_cap))
                 att.wait_s = wait
             if on_attempt is not None:
-                on_attempt(None, att, final)
+                on_attempt(w.line, w.event_id, att, final)
             if verdict == "ok":
                 r.outcome = "sent"
                 r.error = None
