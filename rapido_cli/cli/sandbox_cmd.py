@@ -287,9 +287,10 @@ def register(app: typer.Typer) -> None:
         previous = signal.signal(signal.SIGTERM, _term)
         try:
             sb.start()
-            if not app.quiet:
-                for text in _banner(app, cfg, sb.url):
-                    app.err.print(text, markup=False, highlight=False, soft_wrap=True)
+            # The first line is printed even with --quiet: with --port 0 it is the only way to learn the URL.
+            banner = _banner(app, cfg, sb.url)
+            for text in banner if not app.quiet else banner[:1]:
+                app.err.print(text, markup=False, highlight=False, soft_wrap=True)
             with contextlib.suppress(KeyboardInterrupt):
                 sb.serve_forever()
         finally:

@@ -274,6 +274,8 @@ class Sandbox:
         self._threads: list[threading.Thread] = []
         self._stop_lock = threading.Lock()
         self._stopped = threading.Event()
+        self._idle = threading.Condition()
+        self._active = 0
         self._store = JsonlWriter(self.config.store) if self.config.store else None
         self._missed_sink = JsonlWriter(self.config.missed) if self.config.missed else None
         self.ledger = Ledger(self.config.keep_events, self._store)
@@ -351,6 +353,9 @@ class Sandbox:
             if self._server is not None:
                 self._server.shutdown()
                 self._server.server_close()
+                # Let requests already being handled finish (and report), then end idle connections.
+                with self._idle:
+                    self._idle.wait_for(lambda: self._active == 0, timeout=5 + self._latency)
                 self._server.close_connections()
             for t in self._threads:
                 if t is not threading.current_thread():
@@ -416,7 +421,18 @@ class Sandbox:
     # -- routing -------------------------------------------------------------------------------
 
     def dispatch(self, h: _Handler, method: str) -> None:
-        """Route one request."""
+        """Route one request, counted as in flight so ``stop()`` can let it finish."""
+        with self._idle:
+            self._active += 1
+        try:
+            self._route(h, method)
+        finally:
+            with self._idle:
+                self._active -= 1
+                if self._active == 0:
+                    self._idle.notify_all()
+
+    def _route(self, h: _Handler, method: str) -> None:
         path, _, query = h.path.partition("?")
         allowed = _ROUTES.get(path)
         if path not in (API_PATH, PWA_PATH) or method != "POST":
@@ -656,6 +672,17 @@ class Sandbox:
         body = self._read_body(h, ev, t0)
         if body is None:
             return
+        # Parsed once, early, so even a refused request's live line names its event.
+        obj: Any = None
+        parse_error: str | None = None
+        try:
+            obj = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            parse_error = str(exc)
+            ev.event = {"raw": body[:1024].decode("utf-8", "replace")}
+        else:
+            ev.event = obj
+            self._describe(ev, obj)
 
         missing = [name for name in REQUIRED_HEADERS if not (hdr.get(name) or "").strip()]
         if missing:
@@ -748,7 +775,6 @@ class Sandbox:
         fault = self._faults.draw()
         if fault is not None and fault.kind != DROP_AFTER:
             ev.fault = fault.kind
-            self._describe(ev, body)
             if fault.kind == DROP:
                 self._finish(
                     h,
@@ -781,10 +807,7 @@ class Sandbox:
         if drop_after:
             ev.fault = DROP_AFTER
 
-        try:
-            obj = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            ev.event = {"raw": body[:1024].decode("utf-8", "replace")}
+        if parse_error is not None:
             self._finish(
                 h,
                 ev,
@@ -792,14 +815,12 @@ class Sandbox:
                 400,
                 CODE_INVALID,
                 "the body is not valid JSON",
-                {"body": str(exc)},
+                {"body": parse_error},
                 verdict="invalid",
                 headers=rl_headers,
                 drop=drop_after,
             )
             return
-        ev.event = obj
-        self._describe(ev, body, obj)
         problems = check_server_event(obj, size=len(body))
         ev.problems = _problems(problems)
         errors = [p for p in problems if p.severity == "error"]
@@ -863,13 +884,8 @@ class Sandbox:
             h, ev, t0, known[1], CODE_OK, "", None, verdict=verdict, body=known[2], headers=rl_headers, drop=drop_after
         )
 
-    def _describe(self, ev: SandboxEvent, body: bytes, obj: Any = None) -> None:
-        if obj is None:
-            try:
-                obj = orjson.loads(body)
-            except orjson.JSONDecodeError:
-                return
-            ev.event = obj
+    @staticmethod
+    def _describe(ev: SandboxEvent, obj: Any) -> None:
         ev.event_type = _short(_get(obj, "event", "type"))
         ev.event_id = _short(_get(obj, "event", "id"))
         order_id = _get(obj, "attributes", "orderId")
