@@ -143,7 +143,7 @@ def test_key_file_and_json_lines(tmp_path: Path) -> None:
         code, out, err = stop(proc)
     assert code == 0
     # --quiet: only the listening line, no live lines
-    assert "listening on" in err and "accepted" not in err
+    assert "accepted" not in err and "warning" not in err
     records = [json.loads(line) for line in out.splitlines()]
     assert [(r["status"], r["verdict"]) for r in records] == [(200, "accepted"), (401, "unauthorized")]
     assert KEY not in out
