@@ -264,3 +264,13 @@ def test_payment_event_does_not_match_a_booking(sandbox: Sandbox, client: httpx.
     ev = server_event("FL_PAY", etype="payment.completed")
     client.post("/api/ota/event", json=ev, headers=HEADERS)
     wait_for(lambda: client.get("/_sandbox/missed").json()["missed"])
+
+
+def test_bridge_relayed_object_is_warned(client: httpx.Client) -> None:
+    body = {"eventType": "page_view", "properties": {"session_id": "s", "timestamp": "2024-01-01T00:00:00Z"}}
+    r = client.post("/pwa/events", json=body, headers={"x-rapido-bridge-seq": "1"})
+    assert r.status_code == 200
+    assert r.json()["verdict"] == "warning"
+    assert "JSON.stringify" in r.json()["problems"][0]["message"]
+    # posted directly (not through bridge.js) an object is fine
+    assert client.post("/pwa/events", json=body).json()["verdict"] == "ok"

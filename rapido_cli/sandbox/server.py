@@ -123,6 +123,16 @@ def _short(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _js_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a number" if isinstance(value, int | float) else "a non-string value"
+
+
 def new_request_id() -> str:
     """``req_<hex>``, fresh for every answer."""
     return "req_" + uuid.uuid4().hex[:20]
@@ -949,6 +959,18 @@ class Sandbox:
         ev.event_type = _short(_get(obj, "eventType"))
         ev.request_id = new_request_id()
         problems = check_pwa_event(obj, size=len(body))
+        raw_props = _get(obj, "properties")
+        if h.headers.get("x-rapido-bridge-seq") and raw_props is not None and not isinstance(raw_props, str):
+            # Through bridge.js the properties arrive exactly as the page passed them: the real
+            # bridge takes a JSON string, as in the seed's logEvents(type, JSON.stringify(props)).
+            problems.append(
+                Problem(
+                    "properties",
+                    f"logEvents got {_js_kind(raw_props)}, "
+                    "not a JSON string: call logEvents(eventType, JSON.stringify(properties))",
+                    "warning",
+                )
+            )
         ev.problems = _problems(problems)
         errors = [p for p in problems if p.severity == "error"]
         props = _get(obj, "properties")
