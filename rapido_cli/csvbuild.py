@@ -135,6 +135,10 @@ _FLAG = re.compile(r"--([a-z][a-z-]*)")
 
 _DELIMITERS = (",", ";", "\t", "|")
 
+#: The column ``build --rejects`` adds with each bad row's errors; ignored silently when the fixed
+#: rejects file is built again.
+REJECTS_COLUMN = "rapido_error"
+
 
 def normalize_header(text: str) -> str:
     """How headers are compared: case, surrounding spaces, and inner spaces/dashes don't matter.
@@ -414,6 +418,7 @@ class RowResult:
     event: dict[str, Any] | None
     problems: tuple[BadField, ...] = ()
     warnings: tuple[str, ...] = ()
+    record: tuple[str, ...] = ()  # the cells as read, for --rejects
 
     @property
     def ok(self) -> bool:
@@ -511,7 +516,9 @@ class BookingCsv:
                 if col is not None and col not in mapped_headers:
                     self.index[name] = col
         used = set(self.index.values())
-        self.ignored = [h for i, h in enumerate(self.headers) if h and i not in used]
+        self.ignored = [
+            h for i, h in enumerate(self.headers) if h and i not in used and normalize_header(h) != REJECTS_COLUMN
+        ]
         present = set(self.index) | {k for k, v in self.map.defaults.items() if v.strip()}
         missing: list[str] = []
         for alternatives in _REQUIRED[self.kind]:
@@ -569,7 +576,8 @@ class BookingCsv:
                     row,
                     line,
                     None,
-                    (
+                    record=tuple(record),
+                    problems=(
                         BadField(
                             "row",
                             None,
@@ -604,7 +612,7 @@ class BookingCsv:
                 event = booking_event(self.kind, trial)
                 break
             except FieldError as exc:
-                problems.append(self._bad(exc))
+                problems.append(self._bad(exc, values))
                 stand_in = _STAND_IN.get(exc.field)
                 if stand_in is None or exc.field in seen:
                     break
@@ -615,7 +623,7 @@ class BookingCsv:
                 else:
                     trial[exc.field] = stand_in
         if problems:
-            return RowResult(row, line, None, tuple(problems))
+            return RowResult(row, line, None, tuple(problems), record=tuple(record))
         assert event is not None
         warnings: list[str] = []
         for p in check_server_event(event):
@@ -624,13 +632,21 @@ class BookingCsv:
             else:
                 warnings.append(f"{p.path or 'event'}: {p.message}")
         if problems:
-            return RowResult(row, line, None, tuple(problems))
+            return RowResult(row, line, None, tuple(problems), record=tuple(record))
         return RowResult(row, line, event, (), tuple(warnings))
 
-    def _bad(self, exc: FieldError) -> BadField:
+    def _bad(self, exc: FieldError, values: Mapping[str, Any]) -> BadField:
         i = self.index.get(exc.field)
         column = self.headers[i] if i is not None else None
         if column is None and exc.field in self.map.defaults:
             column = f"defaults in {self.map.source}"
         hint = _column_words(exc.hint) if exc.hint else None
-        return BadField(exc.field, column, _column_words(exc.reason), hint)
+        reason = _column_words(exc.reason)
+        before = re.fullmatch(r"is before (\w+)", exc.reason)
+        if before:
+            # Show both values: naive times are read in each airport's own zone, which surprises.
+            start = before.group(1)
+            reason += f" ({start} {values.get(start)!s}, {exc.field} {values.get(exc.field)!s})"
+            if self.kind == "flight" and not values.get("tz"):
+                hint = hint or "times without an offset are local to each airport; add offsets or a tz column"
+        return BadField(exc.field, column, reason, hint)

@@ -488,3 +488,43 @@ if given is not None:
         else:
             assert result.event == expected
             assert event_line(result.event) == event_line(expected)
+
+
+def test_rejects_file_can_be_fixed_and_built_again(env: dict[str, str], tmp_path: Path) -> None:
+    rejects = tmp_path / "rejects.csv"
+    first = rapido(env, "build", "flight", "--csv", str(DATA / "flights_bad_row4.csv"), "--rejects", str(rejects))
+    assert first.returncode == 1
+    assert "1 bad row skipped (written to" in first.stderr
+    header, row = rejects.read_text().splitlines()
+    assert header == "user_id,order_id,amount,status,from,to,depart,arrive,rapido_error"
+    assert row.startswith("rapido_user_20003,FL_BOOKING_ABC126,12k,CONFIRMED,QQX,CCU,")
+    assert row.endswith(",row 4 (line 5): amount: '12k' is not a number; from: unknown airport 'QQX'")
+    rejects.write_text(rejects.read_text().replace("12k", "12000").replace("QQX", "MAA"))
+    second = rapido(env, "build", "flight", "--csv", str(rejects))
+    assert second.returncode == 0, second.stderr
+    assert "warning" not in second.stderr  # the rapido_error column is ours: ignored silently
+    (fixed,) = lines(second.stdout)
+    assert fixed["attributes"]["orderId"] == "FL_BOOKING_ABC126"
+    assert fixed["attributes"]["amount_total"] == 12000
+
+
+def test_many_bad_rows_are_counted_after_the_first_hundred(env: dict[str, str], tmp_path: Path) -> None:
+    export = tmp_path / "bad.csv"
+    export.write_text(
+        "user_id,order_id,amount,from,to,depart,arrive\n"
+        + "".join(f"u{i},O{i},oops,DEL,BLR,1708156800,1708163000\n" for i in range(150))
+        + "u,O,1,DEL,BLR,1708156800,1708163000\n"
+    )
+    res = rapido(env, "build", "flight", "--csv", str(export))
+    assert res.returncode == 1
+    assert len(lines(res.stdout)) == 1
+    assert res.stderr.count("error:") == 100
+    assert "... and 50 more bad rows" in res.stderr
+
+
+def test_arrive_before_depart_shows_both_local_times() -> None:
+    text = "user_id,order_id,amount,from,to,depart,arrive\nu,O,1,LHR,DEL,2024-02-17 10:00,2024-02-17 14:00\n"
+    (result,) = list(reader(text))
+    (problem,) = result.problems
+    assert problem.describe() == "arrive: is before depart (depart 2024-02-17 10:00, arrive 2024-02-17 14:00)"
+    assert problem.hint is not None and "local to each airport" in problem.hint

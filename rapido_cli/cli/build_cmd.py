@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated
 
@@ -43,6 +45,8 @@ BUILD_HELP = (
 
 #: Beyond this many, per-row warnings are counted, not printed.
 MAX_WARNINGS_SHOWN = 20
+#: Beyond this many, bad rows are counted, not printed (unless -v; --rejects keeps them all).
+MAX_BAD_ROWS_SHOWN = 100
 
 
 def build(
@@ -73,6 +77,14 @@ def build(
             "--delimiter", help="Field separator (default: guessed from the header: , ; TAB |).", show_default=False
         ),
     ] = None,
+    rejects: Annotated[
+        str | None,
+        typer.Option(
+            "--rejects",
+            help="Also write the bad rows, as read plus a rapido_error column, to this CSV: fix it and build it again.",
+            show_default=False,
+        ),
+    ] = None,
     encoding: Annotated[
         str | None,
         typer.Option(
@@ -83,7 +95,9 @@ def build(
     ] = None,
 ) -> None:
     """Turn a booking export (CSV) into events, one JSON object per line."""
-    from rapido_cli.csvbuild import BookingCsv, ColumnMap, open_csv
+    import csv
+
+    from rapido_cli.csvbuild import REJECTS_COLUMN, BookingCsv, ColumnMap, open_csv
     from rapido_cli.errors import ExitCode, UsageError
 
     if delimiter is not None:
@@ -109,10 +123,21 @@ def build(
                 f"{name}: delimiter {reader.delimiter!r}; columns: "
                 + ", ".join(f"{k} <- {v!r}" for k, v in reader.columns.items())
             )
-        if output is None or output == "-":
-            counts = _emit(app, reader, sys.stdout)
-        else:
-            counts = _emit_to_file(app, reader, Path(output))
+        with contextlib.ExitStack() as stack:
+            out = sys.stdout if output in (None, "-") else stack.enter_context(_atomic_text(Path(str(output))))
+            on_bad = None
+            if rejects is not None:
+                writer = csv.writer(
+                    stack.enter_context(_atomic_text(Path(rejects))), delimiter=reader.delimiter, lineterminator="\n"
+                )
+                writer.writerow([*reader.headers, REJECTS_COLUMN])
+
+                def on_bad(result: RowResult) -> None:
+                    cells = list(result.record) + [""] * (len(reader.headers) - len(result.record))
+                    why = "; ".join(p.describe() for p in result.problems)
+                    writer.writerow([*cells, f"{result.where}: {why}"])
+
+            counts = _emit(app, reader, out, on_bad)
     built, bad, rows = counts
     where = f" to {output}" if output not in (None, "-") else ""
     if rows == 0:
@@ -121,13 +146,16 @@ def build(
         events = f"{built} event{'s' if built != 1 else ''}"
         summary = f"built {events}{where} from {rows} row{'s' if rows != 1 else ''} of {name}"
         if bad:
-            summary += f"; {bad} bad row{'s' if bad != 1 else ''} skipped: fix the export and build again"
+            summary += f"; {bad} bad row{'s' if bad != 1 else ''} skipped"
+            summary += f" (written to {rejects})" if rejects else ": fix the export and build again"
         app.info(summary)
     if bad:
         raise typer.Exit(int(ExitCode.DATA))
 
 
-def _emit(app: AppContext, reader: BookingCsv, out: IO[str]) -> tuple[int, int, int]:
+def _emit(
+    app: AppContext, reader: BookingCsv, out: IO[str], on_bad: Callable[[RowResult], None] | None = None
+) -> tuple[int, int, int]:
     """Write each good row's event to ``out``, report bad rows; return (built, bad, rows)."""
     from rapido_cli.csvbuild import event_line
 
@@ -139,7 +167,10 @@ def _emit(app: AppContext, reader: BookingCsv, out: IO[str]) -> tuple[int, int, 
             rows += 1
             if not result.ok:
                 bad += 1
-                _report_bad(app, reader.name, result, hints_shown)
+                if on_bad is not None:
+                    on_bad(result)
+                if bad <= MAX_BAD_ROWS_SHOWN or app.verbose:
+                    _report_bad(app, reader.name, result, hints_shown)
                 continue
             assert result.event is not None
             line = event_line(result.event)
@@ -165,11 +196,17 @@ def _emit(app: AppContext, reader: BookingCsv, out: IO[str]) -> tuple[int, int, 
         raise typer.Exit(1) from None
     if warned > MAX_WARNINGS_SHOWN:
         app.warn(f"... and {warned - MAX_WARNINGS_SHOWN} more warnings (not shown)")
+    if bad > MAX_BAD_ROWS_SHOWN and not app.verbose:
+        app.err.print(
+            f"... and {bad - MAX_BAD_ROWS_SHOWN} more bad rows (-v shows them all; --rejects FILE writes them as CSV)",
+            markup=False,
+        )
     return built, bad, rows
 
 
-def _emit_to_file(app: AppContext, reader: BookingCsv, path: Path) -> tuple[int, int, int]:
-    """Like :func:`_emit`, into a temporary file renamed over ``path`` once the export is fully read."""
+@contextlib.contextmanager
+def _atomic_text(path: Path) -> Iterator[IO[str]]:
+    """A text file that replaces ``path`` only when the block ends without an exception."""
     import tempfile
 
     from rapido_cli.errors import UsageError
@@ -182,13 +219,12 @@ def _emit_to_file(app: AppContext, reader: BookingCsv, path: Path) -> tuple[int,
     except OSError as exc:
         raise UsageError(f"{path}: cannot write: {exc.strerror}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            counts = _emit(app, reader, out)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            yield out
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return counts
 
 
 def _report_bad(app: AppContext, name: str, result: RowResult, hints_shown: set[tuple[str, str]]) -> None:
