@@ -626,24 +626,19 @@ def check_tls(
             cert = tls.getpeercert() or {}
             cipher = (tls.cipher() or ("?",))[0]
     except ssl.SSLCertVerificationError as exc:
-        reason = exc.verify_message or exc.reason or str(exc)
-        if "Hostname mismatch" in str(reason) or "hostname" in str(reason).lower():
+        reason = str(exc.verify_message or exc.reason or exc)
+        summary = f"certificate not trusted by {trust.describe()}: {reason}"
+        if "mismatch" in reason.lower():
+            summary = f"the certificate is not valid for {host}: {reason}"
             hint = f"the certificate is for another name: check the host in base_url ({host})"
-        elif "expired" in str(reason):
+        elif "expired" in reason:
             hint = "the server's certificate has expired: tell the server's operators (or check your clock)"
         else:
             hint = (
                 "set `ca_bundle: /path/to/ca.pem` in the profile (or SSL_CERT_FILE) to the CA that issued the "
                 "server's certificate; behind a TLS-inspecting corporate proxy, that is the proxy's CA"
             )
-        return Check(
-            "tls",
-            "TLS",
-            "fail",
-            f"certificate not trusted by {trust.describe()}: {reason}",
-            hint=hint,
-            data={**data, "error": str(reason)},
-        )
+        return Check("tls", "TLS", "fail", summary, hint=hint, data={**data, "error": reason})
     except ssl.SSLError as exc:
         reason = exc.reason or str(exc)
         return Check(
@@ -751,7 +746,12 @@ def send_probe(target: Target, environ: Mapping[str, str], timeout: float) -> Pr
     )
     headers = {**headers_for(target, reveal=True), PROBE_HEADER: "doctor"}
     answer = ProbeAnswer()
-    with httpx.Client(timeout=httpx.Timeout(timeout), verify=verify, trust_env=True) as http:
+    # The proxy is chosen from ``environ`` by the same rules httpx applies to os.environ, so the probe
+    # takes the path the proxy row reported (and a library caller's environ is honoured).
+    proxy, _bypass = proxy_for(target.event_url, environ)
+    with httpx.Client(
+        timeout=httpx.Timeout(timeout), verify=verify, trust_env=False, proxy=proxy.url if proxy else None
+    ) as http:
         answer.sent_at = time.time()
         try:
             resp = http.post(target.event_url, content=encode_event(PROBE_EVENT), headers=headers)
