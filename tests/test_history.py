@@ -253,3 +253,119 @@ def test_parse_since_local_forms() -> None:
     for bad in ("soon", "2h later", "-2h", "2024-13-01"):
         with pytest.raises(UsageError):
             parse_since(bad, now=NOW)
+
+
+# ----------------------------------------------------------------------------- after a real replay
+
+
+class _Receiver:
+    """A scripted loopback API: accepts every event except those whose orderId is in ``reject``."""
+
+    def __init__(self, reject: set[str]) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.reject = reject
+        self.seen: list[str] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                receiver.seen.append(body["event"]["id"])
+                n = len(receiver.seen)
+                if body["attributes"]["orderId"] in receiver.reject:
+                    status, answer = (
+                        400,
+                        {
+                            "success": False,
+                            "code": 7001,
+                            "error": {"message": "orderId is not a Rapido booking", "details": {"orderId": "unknown"}},
+                            "timestamp": "2024-02-17T10:00:00Z",
+                            "requestId": f"req_rejected_{n}",
+                        },
+                    )
+                else:
+                    status, answer = (
+                        200,
+                        {
+                            "success": True,
+                            "code": 7000,
+                            "timestamp": "2024-02-17T10:00:00Z",
+                            "requestId": f"req_{n}",
+                        },
+                    )
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_after_a_replay_with_one_rejection_history_lists_exactly_that_event(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    receiver = _Receiver(reject={"FL_BOOKING_ABC125"})
+    try:
+        env = dict(
+            env,
+            RAPIDO_BASE_URL=receiver.url,
+            RAPIDO_CLIENT_ID="acme-travel",
+            RAPIDO_APP_ID="acme-pwa",
+            RAPIDO_SERVICE="flights",
+            RAPIDO_CLIENT_KEY="test-key-0000-1234",
+        )
+        events = tmp_path / "events.jsonl"
+        data = Path(__file__).parent / "data" / "csv" / "flights.csv"
+        built = rapido(env, "build", "flight", "--csv", str(data), "-o", str(events))
+        assert built.returncode == 0, built.stderr
+        by_order = {json.loads(ln)["attributes"]["orderId"]: json.loads(ln) for ln in events.read_text().splitlines()}
+        rejected_id = by_order["FL_BOOKING_ABC125"]["event"]["id"]
+
+        replay = rapido(env, "replay", str(events), "--max-attempts", "1")
+        assert replay.returncode == 1, replay.stderr  # rejected data: exit 1
+        assert sorted(receiver.seen) == sorted(e["event"]["id"] for e in by_order.values())
+
+        failed = rapido(env, "history", "--outcome", "failed", "--json")
+        assert failed.returncode == 0, failed.stderr
+        (row,) = json.loads(failed.stdout)
+        assert row["event_id"] == rejected_id
+        assert row["outcome"] == "failed"
+        assert row["status"] == 400
+        assert row["attempts"] == 1
+        assert row["order_id"] == "FL_BOOKING_ABC125"
+        assert row["request_id"].startswith("req_rejected_")
+
+        everything = json.loads(rapido(env, "history", "--json").stdout)
+        assert sorted(r["outcome"] for r in everything) == ["failed", "sent", "sent", "sent"]
+        assert all(r["request_id"] for r in everything)
+
+        # Export the failure, have the receiver accept it now, replay the export: nothing fails any more.
+        retry = tmp_path / "retry.jsonl"
+        exported = rapido(env, "history", "--outcome", "failed", "--export", str(retry))
+        assert exported.returncode == 0, exported.stderr
+        assert retry.read_text() == json.dumps(by_order["FL_BOOKING_ABC125"], separators=(",", ":")) + "\n"
+        receiver.reject.clear()
+        again = rapido(env, "replay", str(retry))
+        assert again.returncode == 0, again.stderr
+        assert json.loads(rapido(env, "history", "--outcome", "failed", "--json").stdout) == []
+        (now_sent,) = json.loads(rapido(env, "history", "--order-id", "FL_BOOKING_ABC125", "--json").stdout)
+        assert now_sent["outcome"] == "sent"
+        assert now_sent["event_id"] == rejected_id
+    finally:
+        receiver.close()
