@@ -420,10 +420,13 @@ class Replayer:
         if writer is not None and r.outcome in ("sent", "failed", "invalid") and r.event_id is not None:
             raw_text: str | None = None
             if r.outcome != "sent":
+                # The line as read, without its line end (history --export adds one back).
+                line = r.raw[:-1] if r.raw.endswith(b"\n") else r.raw
+                line = line[:-1] if line.endswith(b"\r") else line
                 try:
-                    raw_text = r.raw.decode("utf-8")
+                    raw_text = line.decode("utf-8")
                 except UnicodeDecodeError:
-                    raw_text = r.raw.decode("utf-8", "surrogateescape")
+                    raw_text = line.decode("utf-8", "surrogateescape")
             writer.put(
                 Record(
                     event_id=r.event_id,
