@@ -68,8 +68,11 @@ def run_server(port_q: Any, stop_ev: Any, args: argparse.Namespace) -> None:
         store=Path(args.store) if args.store else None,
     )
     with Sandbox(cfg) as sb:
+        cpu0 = time.process_time()
         port_q.put(sb.port)
         stop_ev.wait(args.duration + 60)
+        # The sandbox's own CPU per event: what it would cost a benchmark, whatever else runs.
+        port_q.put((sb.stats()["total"], time.process_time() - cpu0))
 
 
 def worker_http_client(port: int, deadline: float, tag: str, out: list[Any]) -> None:
@@ -157,6 +160,7 @@ def main() -> int:
     for p in loaders:
         p.join()
     stop_ev.set()
+    served, server_cpu = port_q.get(timeout=30)
     server.join(timeout=10)
 
     total = sum(statuses.values())
@@ -177,6 +181,12 @@ def main() -> int:
         f"mean {statistics.fmean(lat) * 1000 if lat else float('nan'):.2f}"
     )
     print(f"  statuses: {dict(sorted(statuses.items()))}")
+    if served:
+        per = server_cpu / served
+        print(
+            f"  sandbox CPU: {per * 1e6:.0f} us/event over {served} events "
+            f"= {1 / per:,.0f} events/s per fully used core"
+        )
     return 0 if statuses and set(statuses) == {200} else 1
 
 
