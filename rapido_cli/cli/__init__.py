@@ -138,35 +138,59 @@ def _plain_help(text: str) -> str:
     return _MARKUP.sub("", text)
 
 
-def _lighten_for_completion() -> None:
-    """Make a tab-completion run cheap: it must answer in well under 150 ms.
+class _NothingToCoerce:
+    """Stands in for Typer's per-parameter coercer when the value is None (see ``_lazy_coercion``)."""
 
-    Typer coerces every parsed value through a pydantic ``TypeAdapter`` (importing pydantic and
-    building adapters costs ~150 ms), and renders zsh/fish hints through ``rich``. Completion only
-    needs the raw words (``ctx.resilient_parsing`` is set for it), so during completion values are
-    left uncoerced, callbacks are not run (Click skips them in resilient mode anyway) and hints
-    are stripped of markup with a regular expression. Applied only when the completion protocol
-    variable is set; if Typer's internals move, this quietly does nothing and completion is just
-    slower.
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        # Same as Typer's RuntimeParam.coerce for None.
+        return () if (param.multiple or param.nargs == -1) else None
+
+
+_NOTHING = _NothingToCoerce()
+_patched = False
+
+
+def _lazy_coercion(completing: bool) -> None:
+    """Keep pydantic out of runs that do not need it (``COMMAND --help``, tab completion).
+
+    Typer 0.29 coerces every parameter value through a pydantic ``TypeAdapter`` that it builds
+    on first use, even for an absent option (value None, where the result is just None/()).
+    Building the first adapter imports pydantic: ~50 ms on ``rapido send --help`` (the root's
+    ``--install-completion`` option is processed before the subcommand's ``--help``) and ~150 ms
+    on a completion. So: an absent value goes through a trivial coercer with Typer's own None
+    rule, and during completion (``ctx.resilient_parsing``) values stay raw strings: completion
+    needs only the words, and Click skips parameter callbacks in that mode anyway. zsh/fish
+    completion hints are stripped of markup with a regular expression instead of rich.
+    If Typer's internals move, this does nothing and the CLI is only slower.
     """
+    global _patched
+    if _patched:
+        return
+    _patched = True
     from typer import _completion_classes, core
 
     param_cls = getattr(core, "_TyperParameter", None)
     original = getattr(param_cls, "process_value", None)
-    if param_cls is not None and original is not None:
+    if param_cls is None or original is None or not hasattr(param_cls, "get_runtime_param"):
+        return
 
-        def process_value(self: Any, ctx: Any, value: Any) -> Any:
-            if ctx.resilient_parsing:
-                return value
-            return original(self, ctx, value)
+    def process_value(self: Any, ctx: Any, value: Any) -> Any:
+        if completing and ctx.resilient_parsing:
+            return value
+        if value is None and getattr(self, "_runtime_param", _NOTHING) is None:
+            self._runtime_param = _NOTHING
+            try:
+                return original(self, ctx, value)
+            finally:
+                self._runtime_param = None
+        return original(self, ctx, value)
 
-        param_cls.process_value = process_value
-    if hasattr(_completion_classes, "_sanitize_help_text"):
+    param_cls.process_value = process_value
+    if completing and hasattr(_completion_classes, "_sanitize_help_text"):
         _completion_classes._sanitize_help_text = _plain_help
 
 
 def run() -> None:
     """Entry point used by ``rapido`` and ``python -m rapido_cli``."""
-    if os.environ.get(COMPLETE_VAR):
-        _lighten_for_completion()
+    _lazy_coercion(completing=bool(os.environ.get(COMPLETE_VAR)))
     build_app()(prog_name="rapido")
