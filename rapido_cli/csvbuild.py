@@ -642,6 +642,9 @@ class BookingCsv:
             column = f"defaults in {self.map.source}"
         hint = _column_words(exc.hint) if exc.hint else None
         reason = _column_words(exc.reason)
+        if exc.reason == "is required" and column is not None:
+            # The column is there, this row's cell is blank: say so (the builder's hint is about flags).
+            reason, hint = "is empty", None
         before = re.fullmatch(r"is before (\w+)", exc.reason)
         if before:
             # Show both values: naive times are read in each airport's own zone, which surprises.

@@ -528,3 +528,12 @@ def test_arrive_before_depart_shows_both_local_times() -> None:
     (problem,) = result.problems
     assert problem.describe() == "arrive: is before depart (depart 2024-02-17 10:00, arrive 2024-02-17 14:00)"
     assert problem.hint is not None and "local to each airport" in problem.hint
+
+
+def test_blank_required_cell_is_empty_not_missing() -> None:
+    cmap = ColumnMap.from_obj({"amount": "Total (INR)"})
+    text = "user_id,order_id,Total (INR),from,to,depart,arrive\nu,O,,DEL,BLR,1708156800,1708163000\n"
+    (result,) = list(reader(text, column_map=cmap))
+    (problem,) = result.problems
+    assert problem.describe() == "amount (column 'Total (INR)'): is empty"
+    assert problem.hint is None

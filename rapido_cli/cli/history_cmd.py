@@ -267,7 +267,9 @@ def _table(app: AppContext, rows: list[JournalRow]) -> None:
     table.add_column("request id", no_wrap=True)
     if several_targets:
         table.add_column("target", no_wrap=True)
-    table.add_column("error", overflow="ellipsis", no_wrap=True, max_width=60)
+    with_errors = any(r.error for r in rows)
+    if with_errors:
+        table.add_column("error", overflow="ellipsis", no_wrap=True, max_width=60)
     for r in rows:
         outcome = r.outcome + (f" ({r.failure})" if r.failure and r.outcome == "failed" else "")
         style = _OUTCOME_STYLE.get(r.outcome)
@@ -282,7 +284,8 @@ def _table(app: AppContext, rows: list[JournalRow]) -> None:
         ]
         if several_targets:
             cells.append(escape(r.target))
-        cells.append(escape(_one_line(r.error)))
+        if with_errors:
+            cells.append(escape(_one_line(r.error)))
         table.add_row(*cells)
     console = app.out
     if not console.file.isatty():
