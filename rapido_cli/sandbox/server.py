@@ -225,7 +225,8 @@ class _Handler(BaseHTTPRequestHandler):
     def parse_request(self) -> bool:
         """Request line and headers (HTTP/1.0 and 1.1), as the stdlib does but without ``email``."""
         self.command = None  # type: ignore[assignment]
-        self.request_version = self.default_request_version
+        # Errors before the version is known still get a status line (the stdlib's 0.9 default would not).
+        self.request_version = "HTTP/1.0"
         self.close_connection = True
         requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")  # type: ignore[attr-defined]
         self.requestline = requestline
