@@ -106,13 +106,22 @@ def describe(value: Any) -> str:
     if isinstance(value, float):
         return f"the number {value!r}"
     if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"a string ({json.dumps(shown, ensure_ascii=False)})"
+        return f"a string ({_quote(value)})"
     if isinstance(value, dict):
         return "an object"
     if isinstance(value, list | tuple):
         return "an array"
     return f"a {type(value).__name__} value"
+
+
+def _short_number(v: int | float) -> str:
+    if isinstance(v, int) and v.bit_length() >= 200:
+        return f"(an integer with {len(str(abs(v)))} digits)"
+    return repr(v)
+
+
+def _quote(s: str) -> str:
+    return json.dumps(s if len(s) <= 40 else s[:37] + "...", ensure_ascii=False)
 
 
 def encoded_size(obj: Any) -> int:
@@ -388,7 +397,7 @@ def _check_attributes(a: dict[Any, Any], etype: str | None, add: Any) -> None:
             add(
                 Problem(
                     p,
-                    f"amount_total {describe(v)[11:]} is above the ceiling of {MAX_AMOUNT:,}"
+                    f"amount_total {_short_number(v)} is above the ceiling of {MAX_AMOUNT:,}"
                     " (in minor units by mistake? amounts are in currency units)",
                 )
             )
@@ -594,7 +603,7 @@ def _check_pwa(obj: Any) -> list[Problem]:
                 add(
                     Problem(
                         "properties.timestamp",
-                        f"timestamp {describe(ts)[9:]} is not ISO 8601 (e.g. 2024-01-15T10:30:00.000Z)",
+                        f"timestamp {_quote(ts)} is not ISO 8601 (e.g. 2024-01-15T10:30:00.000Z)",
                     )
                 )
             else:

@@ -123,7 +123,7 @@ def render_report(console: Console, report: Report, *, color: bool, quiet: bool 
 
     if not quiet:
         table = Table(show_edge=False, pad_edge=False, box=None)
-        table.add_column("file")
+        table.add_column("file", overflow="fold")
         table.add_column("format")
         table.add_column("events", justify="right")
         table.add_column("errors", justify="right")

@@ -130,7 +130,7 @@ def read_json(data: bytes) -> Iterator[Item]:
                 " use .jsonl for one event per line)",
             )
         first = False
-        end = yield from _element(text, pos, lines, first_col=None)
+        end, _ok = yield from _element(text, pos, lines, first_col=None)
         if end is None:
             return
         pos = _WS(text, end).end()
@@ -150,8 +150,14 @@ def _decode(data: bytes) -> tuple[str, tuple[int, str] | None]:
         return text, (len(prefix), f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); read with replacements")
 
 
-def _element(text: str, pos: int, lines: _Lines, first_col: int | None) -> Generator[Item, None, int | None]:
-    """Decode one value at ``pos`` and yield it (or its problem); return its end (None: give up)."""
+def _element(
+    text: str, pos: int, lines: _Lines, first_col: int | None
+) -> Generator[Item, None, tuple[int | None, bool]]:
+    """Decode one value at ``pos`` and yield it (or its problem).
+
+    Return ``(end, True)`` after a good value, ``(next_start, False)`` after a broken one
+    (where reading can resume), with ``None`` meaning give up.
+    """
     start_line = lines.line(pos)
     try:
         obj, end = _STRICT.raw_decode(text, pos)
@@ -159,34 +165,39 @@ def _element(text: str, pos: int, lines: _Lines, first_col: int | None) -> Gener
         m = re.compile(r"-?Infinity|NaN").search(text, pos)
         line = lines.line(m.start()) if m else start_line
         yield Item(line, False, message=f"{exc} is not valid JSON (use a number or null)")
-        return _resync(text, pos + 1, first_col, lines)
+        return _resync(text, pos + 1, first_col, lines), False
     except json.JSONDecodeError as exc:
         if exc.pos >= len(text.rstrip()):
             yield Item(start_line, False, message="truncated: the file ends inside this event")
-            return None
+            return None, False
         yield Item(exc.lineno, False, message=f"not valid JSON: {exc.msg} (column {exc.colno})")
-        return _resync(text, max(exc.pos, pos + 1), first_col, lines)
+        return _resync(text, max(exc.pos, pos + 1), first_col, lines), False
     except RecursionError:
         yield Item(start_line, False, message="not accepted: nested too deeply")
-        return _resync(text, pos + 1, first_col, lines)
+        return _resync(text, pos + 1, first_col, lines), False
     except ValueError as exc:
         yield Item(start_line, False, message=f"not accepted: {exc}")
-        return _resync(text, pos + 1, first_col, lines)
+        return _resync(text, pos + 1, first_col, lines), False
     yield Item(start_line, True, obj=obj, locate=_json_locator(text, pos, lines))
-    return end
+    return end, True
 
 
-_NEXT_OBJECT = re.compile(r"\n([ \t]*)\{|,[ \t\r\n]*\{")
+_LINE_OBJECT = re.compile(r"\n([ \t]*)\{")
+_COMMA_OBJECT = re.compile(r",[ \t\r\n]*\{")
 
 
 def _resync(text: str, pos: int, first_col: int | None, lines: _Lines) -> int | None:
-    """After a broken element, the offset of the next plausible element start (an object)."""
-    for m in _NEXT_OBJECT.finditer(text, pos):
+    """After a broken element, the offset of the next plausible element start (an object).
+
+    When the array's elements start on lines of their own, a candidate must start a line at
+    the same column as the first element (so a nested ``"attributes": {`` is not taken for an
+    event); otherwise it must follow a comma.
+    """
+    pattern = _LINE_OBJECT if first_col is not None else _COMMA_OBJECT
+    for m in pattern.finditer(text, pos):
         brace = m.end() - 1
-        if first_col is not None:
-            line_start = text.rfind("\n", 0, brace) + 1
-            if text[line_start:brace].strip() == "" and brace - line_start != first_col:
-                continue
+        if first_col is not None and len(m.group(1)) != first_col:
+            continue
         try:
             _, end = _STRICT.raw_decode(text, brace)
         except (ValueError, RecursionError):
@@ -209,9 +220,12 @@ def _read_array(text: str, pos: int, lines: _Lines) -> Iterator[Item]:
         if first_col is None:
             line_start = text.rfind("\n", 0, pos) + 1
             first_col = pos - line_start if text[line_start:pos].strip() == "" else None
-        end = yield from _element(text, pos, lines, first_col)
+        end, ok = yield from _element(text, pos, lines, first_col)
         if end is None:
             return
+        if not ok:
+            pos = end  # resumed at the next element's start
+            continue
         pos = _WS(text, end).end()
         if pos >= len(text):
             yield Item(lines.line(len(text)), False, message="truncated: the array is not closed with ]")
