@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import email.utils
 import json
-import os
 import random
 import ssl
 import time
@@ -152,6 +151,8 @@ def build_ssl_context(ca_bundle: str | None, environ: Mapping[str, str]) -> ssl.
     its CA trusts exactly that. TLS 1.2 is the oldest version offered. A missing or unreadable bundle
     is a ConfigError naming where it was configured.
     """
+    import os
+
     from rapido_cli.errors import ConfigError
     from rapido_cli.profiles import tls_trust
 

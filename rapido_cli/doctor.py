@@ -764,7 +764,8 @@ def send_probe(target: Target, environ: Mapping[str, str], timeout: float) -> Pr
     answer.status = resp.status_code
     answer.date = resp.headers.get("date")
     try:
-        answer.body = resp.json()
+        # A server may echo the authorization header in its error message: never show it.
+        answer.body = target.key.scrub(resp.json())
     except ValueError:
         answer.body = None
     return answer

@@ -60,6 +60,22 @@ class Secret:
         """``****abcd``: the last 4 characters, or only stars for a short secret."""
         return mask(self._value)
 
+    def scrub(self, obj: Any) -> Any:
+        """``obj`` (text, or JSON-like data) with every copy of the secret replaced by its masked form.
+
+        For what a server sends back: one that echoes the authorization header in an error
+        message must not make the key appear on a terminal or in a log.
+        """
+        if not self._value:
+            return obj
+        if isinstance(obj, str):
+            return obj.replace(self._value, self.masked()) if self._value in obj else obj
+        if isinstance(obj, dict):
+            return {self.scrub(k): self.scrub(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [self.scrub(v) for v in obj]
+        return obj
+
     def __repr__(self) -> str:
         return f"Secret({self.masked()!r})"
 
@@ -345,6 +361,10 @@ def _backend_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+class KeyringBackendBug(RuntimeError):
+    """An unexpected exception from a keyring backend, stripped of its message (it may quote the key)."""
+
+
 def _keyring_call(what: str, fn: Any, timeout: float | None, no_backend_hint: str) -> Any:
     import keyring.errors
 
@@ -366,6 +386,16 @@ def _keyring_call(what: str, fn: Any, timeout: float | None, no_backend_hint: st
         # The exception text is not shown: some backends put what they were given into it.
         raise ConfigError(
             f"the keyring failed to {what}: {type(exc).__name__}", hint=f"set {KEY_ENV} instead, or fix the keyring"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - re-raised as a bug below, only without its message
+        # Not a keyring error we know: a bug (ours or the backend's), so it keeps its traceback, but
+        # without the original message or chain, which may quote the key it was handed.
+        import keyring
+
+        backend = type(keyring.get_keyring())
+        raise KeyringBackendBug(
+            f"{backend.__module__}.{backend.__qualname__} raised {type(exc).__module__}.{type(exc).__qualname__} "
+            f"when asked to {what} (its message is not shown: it may hold the key)"
         ) from None
 
 

@@ -33,7 +33,7 @@ def sandbox() -> Any:
 
 
 def sandbox_events(sb: Sandbox) -> list[dict[str, Any]]:
-    with urllib.request.urlopen(sb.url + "/_sandbox/events") as resp:  # noqa: S310 - loopback
+    with urllib.request.urlopen(sb.url + "/_sandbox/events") as resp:
         return json.loads(resp.read())["events"]
 
 
@@ -60,8 +60,17 @@ def test_passes_against_the_sandbox_and_records_no_event(sandbox: Sandbox, tmp_p
     assert report.ok, [(c.name, c.summary) for c in report.failures]
     assert int(report.exit_code) == 0
     assert rows(report) == {
-        "config": "pass", "permissions": "pass", "profile": "pass", "key": "pass", "url": "pass", "proxy": "info",
-        "dns": "pass", "tcp": "pass", "tls": "skip", "clock": "pass", "auth": "pass",
+        "config": "pass",
+        "permissions": "pass",
+        "profile": "pass",
+        "key": "pass",
+        "url": "pass",
+        "proxy": "info",
+        "dns": "pass",
+        "tcp": "pass",
+        "tls": "skip",
+        "clock": "pass",
+        "auth": "pass",
     }
     assert "400" in report.get("auth").summary  # type: ignore[union-attr]
     events = sandbox_events(sandbox)
@@ -203,8 +212,13 @@ def test_missing_config_and_key_fail_with_hints(tmp_path: Path) -> None:
 
 
 def test_env_only_setup_needs_no_file(sandbox: Sandbox, tmp_path: Path) -> None:
-    env = {"RAPIDO_BASE_URL": sandbox.url, "RAPIDO_CLIENT_ID": "acme-travel", "RAPIDO_APP_ID": "acme-pwa",
-           "RAPIDO_SERVICE": "flights", "RAPIDO_CLIENT_KEY": TEST_KEY}
+    env = {
+        "RAPIDO_BASE_URL": sandbox.url,
+        "RAPIDO_CLIENT_ID": "acme-travel",
+        "RAPIDO_APP_ID": "acme-pwa",
+        "RAPIDO_SERVICE": "flights",
+        "RAPIDO_CLIENT_KEY": TEST_KEY,
+    }
     report = doctor(tmp_path / "nope.yaml", env)
     assert report.ok, [(c.name, c.summary) for c in report.failures]
     key = report.get("key")
@@ -226,8 +240,21 @@ def test_readable_config_with_inline_key_fails_permissions(tmp_path: Path, rapid
     import yaml
 
     cfg = tmp_path / "profiles.yaml"
-    cfg.write_text(yaml.safe_dump({"profiles": {"default": {
-        "base_url": "http://127.0.0.1:9", "client_id": "c", "app_id": "a", "service": "flights", "key": TEST_KEY}}}))
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "profiles": {
+                    "default": {
+                        "base_url": "http://127.0.0.1:9",
+                        "client_id": "c",
+                        "app_id": "a",
+                        "service": "flights",
+                        "key": TEST_KEY,
+                    }
+                }
+            }
+        )
+    )
     cfg.chmod(0o644)
     report = doctor(cfg)
     perm = report.get("permissions")

@@ -17,8 +17,19 @@ from rapido_cli.doctor import run_checks
 from rapido_cli.errors import ConfigError
 from rapido_cli.profiles import Secret, Target, resolve_profile, tls_trust
 
-EVENT = ["send", "--user", "rapido_user_1", "--type", "payment.completed", "--attr", "orderId=FL_1",
-         "--attr", "amount_total=100", "--max-attempts", "1"]
+EVENT = [
+    "send",
+    "--user",
+    "rapido_user_1",
+    "--type",
+    "payment.completed",
+    "--attr",
+    "orderId=FL_1",
+    "--attr",
+    "amount_total=100",
+    "--max-attempts",
+    "1",
+]
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +65,9 @@ def _run(rapido, *args: str, env: dict[str, str]):  # type: ignore[no-untyped-de
     import subprocess
     import sys
 
-    proc = subprocess.run([sys.executable, "-m", "rapido_cli", *args], capture_output=True, text=True, env=env,
-                          timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "rapido_cli", *args], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
     return proc
 
 
@@ -71,8 +83,11 @@ def test_trust_source_order(tmp_path: Path) -> None:
 
 
 def test_context_always_verifies(ca_file: Path) -> None:
-    for ctx in (build_ssl_context(str(ca_file), {}), build_ssl_context(None, {"SSL_CERT_FILE": str(ca_file)}),
-                build_ssl_context(None, {})):
+    for ctx in (
+        build_ssl_context(str(ca_file), {}),
+        build_ssl_context(None, {"SSL_CERT_FILE": str(ca_file)}),
+        build_ssl_context(None, {}),
+    ):
         assert ctx.verify_mode == ssl.CERT_REQUIRED
         assert ctx.check_hostname is True
         assert ctx.minimum_version >= ssl.TLSVersion.TLSv1_2
@@ -93,13 +108,18 @@ def test_missing_or_bad_bundle_is_a_config_error(tmp_path: Path) -> None:
 
 
 def _target(url: str, ca_bundle: str | None = None) -> Target:
-    return Target(url, "acme-travel", "acme-pwa", "flights", Secret(TEST_KEY), timeout=5, max_attempts=1,
-                  ca_bundle=ca_bundle)
+    return Target(
+        url, "acme-travel", "acme-pwa", "flights", Secret(TEST_KEY), timeout=5, max_attempts=1, ca_bundle=ca_bundle
+    )
 
 
 def _event() -> dict:
-    return {"userId": "u1", "event": {"type": "payment.completed", "id": "evt_tls_1"},
-            "attributes": {"orderId": "FL_1", "amount_total": 100}, "schemaVersion": 1}
+    return {
+        "userId": "u1",
+        "event": {"type": "payment.completed", "id": "evt_tls_1"},
+        "attributes": {"orderId": "FL_1", "amount_total": 100},
+        "schemaVersion": 1,
+    }
 
 
 def test_client_fails_without_the_ca(ca: trustme.CA, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -138,16 +158,17 @@ def test_ca_bundle_replaces_ssl_cert_file(ca: trustme.CA, ca_file: Path, tmp_pat
 
 
 def test_hostname_is_checked(ca: trustme.CA, ca_file: Path) -> None:
-    with tls_server(ca, identities=("api.example.test",)) as srv:
-        with EventClient(_target(srv.https_url, str(ca_file)), environ={}) as client:
-            assert not client.send(_event()).ok
+    with (
+        tls_server(ca, identities=("api.example.test",)) as srv,
+        EventClient(_target(srv.https_url, str(ca_file)), environ={}) as client,
+    ):
+        assert not client.send(_event()).ok
 
 
 # ---------------------------------------------------------------- the CLI and doctor say which
 
 
-def test_cli_send_fails_then_passes_with_ssl_cert_file(ca: trustme.CA, ca_file: Path, tmp_path: Path,
-                                                      rapido) -> None:
+def test_cli_send_fails_then_passes_with_ssl_cert_file(ca: trustme.CA, ca_file: Path, tmp_path: Path, rapido) -> None:
     with tls_server(ca) as srv:
         cfg = write_profiles(tmp_path / "profiles.yaml", srv.https_url, key=TEST_KEY)
         bad = _run(rapido, *EVENT, env=_env(cfg))
@@ -204,7 +225,7 @@ def test_doctor_reports_hostname_mismatch(ca: trustme.CA, ca_file: Path, tmp_pat
 
 
 def test_doctor_warns_of_a_certificate_about_to_expire(ca: trustme.CA, ca_file: Path, tmp_path: Path) -> None:
-    soon = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=5, hours=1)
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=5, hours=1)
     with tls_server(ca, [Reply(400, error_body(7001, "invalid"))], not_after=soon) as srv:
         cfg = write_profiles(tmp_path / "profiles.yaml", srv.https_url, key=TEST_KEY, ca_bundle=str(ca_file))
         report, tls = _doctor_tls(cfg, {})

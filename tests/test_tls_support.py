@@ -23,7 +23,10 @@ from httpserver import Reply, ScriptedServer
 
 @contextmanager
 def tls_server(
-    ca: trustme.CA, script: list[Reply] | None = None, *, identities: tuple[str, ...] = ("127.0.0.1", "localhost"),
+    ca: trustme.CA,
+    script: list[Reply] | None = None,
+    *,
+    identities: tuple[str, ...] = ("127.0.0.1", "localhost"),
     **cert_kwargs: Any,
 ) -> Iterator[ScriptedServer]:
     """A ScriptedServer speaking TLS with a certificate from ``ca``; its ``https_url`` is set."""
