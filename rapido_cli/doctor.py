@@ -62,6 +62,21 @@ PROBE_EVENT: dict[str, Any] = {
 CONFIG = ExitCode.CONFIG
 NETWORK = ExitCode.TEMPFAIL
 
+#: Every row, in order: (name, title). ``--json`` always lists all of them (skipped ones too).
+ROWS: tuple[tuple[str, str], ...] = (
+    ("config", "config file"),
+    ("permissions", "permissions"),
+    ("profile", "profile"),
+    ("key", "client key"),
+    ("url", "base URL"),
+    ("proxy", "proxy"),
+    ("dns", "DNS"),
+    ("tcp", "TCP connect"),
+    ("tls", "TLS"),
+    ("clock", "clock"),
+    ("auth", "authentication"),
+)
+
 
 @dataclass
 class Check:
@@ -347,8 +362,7 @@ def check_profile(res: ResolvedProfile) -> Check:
         f"{head}: client {res.get('client_id')}, app {res.get('app_id')}, {res.get('service')}"
         f" — sources: {_sources_line(res)}"
     )
-    status: Status = "pass" if res.in_file or res.name_source == "default" or res.get("base_url") else "warn"
-    return Check("profile", "profile", status, summary, data=data)
+    return Check("profile", "profile", "pass", summary, data=data)
 
 
 def check_key(res: ResolvedProfile) -> Check:
@@ -875,6 +889,13 @@ def run_checks(
     def skip(name: str, title: str, why: str) -> None:
         add(Check(name, title, "skip", why))
 
+    def skip_rest(why: str) -> Report:
+        done = {c.name for c in report.checks}
+        for name, title in ROWS:
+            if name not in done:
+                skip(name, title, why)
+        return report
+
     config_row, data = check_config_file(path)
     add(config_row)
     add(check_permissions(path, data))
@@ -890,8 +911,7 @@ def run_checks(
         except RapidoError as exc:
             add(Check("profile", "profile", "fail", exc.message, hint=exc.hint))
     if resolved is None:
-        skip("key", "client key", "no profile")
-        return report
+        return skip_rest("no profile")
     report.profile = resolved.name
     add(check_profile(resolved))
     add(check_key(resolved))
@@ -899,16 +919,7 @@ def run_checks(
     url = resolved.get("base_url")
     url_row = add(check_url(url, bool(resolved.get("allow_http"))))
     if url_row.failed or not url:
-        for name, title in (
-            ("proxy", "proxy"),
-            ("dns", "DNS"),
-            ("tcp", "TCP connect"),
-            ("tls", "TLS"),
-            ("clock", "clock"),
-            ("auth", "authentication"),
-        ):
-            skip(name, title, "no usable base_url")
-        return report
+        return skip_rest("no usable base_url")
 
     host, port = urlsplit(url).hostname or "", _port(url)
     proxy_row, proxy = check_proxy(url, env)
@@ -937,14 +948,13 @@ def run_checks(
         skip("tls", "TLS", "plain http")
 
     if not network_ok:
-        skip("clock", "clock", "not connected")
-        skip("auth", "authentication", "not connected")
-        return report
+        return skip_rest("not connected")
     if resolved.key is None:
-        skip("clock", "clock", "needs the probe, which needs a key")
-        skip("auth", "authentication", "no key to test")
-        return report
-    target = resolved.target()
+        return skip_rest("no key to test with")
+    try:
+        target = resolved.target()
+    except ConfigError:
+        return skip_rest("the profile is incomplete")
     answer = send_probe(target, env, timeout)
     if answer.status is None:
         skip("clock", "clock", "no answer")

@@ -368,3 +368,14 @@ def test_help_has_examples(rapido) -> None:
     assert res.code == 0
     assert res.stdout.count("rapido doctor") >= 3
     assert "75" in res.stdout
+
+
+def test_incomplete_profile_fails_its_row_and_lists_every_row(sandbox: Sandbox, tmp_path: Path) -> None:
+    cfg = write_profiles(tmp_path / "profiles.yaml", sandbox.url, key=TEST_KEY, client_id="")
+    report = doctor(cfg)
+    assert rows(report)["profile"] == "fail"
+    assert "client_id" in report.get("profile").summary  # type: ignore[union-attr]
+    assert rows(report)["auth"] == "skip"
+    assert len(report.checks) == 11
+    report = doctor(tmp_path / "none.yaml", profile="nope")
+    assert [c.name for c in report.checks][-1] == "auth" and len(report.checks) == 11
