@@ -457,7 +457,7 @@ def test_keep_alive_many_events_on_one_connection(sandbox: Sandbox) -> None:
             body = json.dumps(event(f"evt_ka_{i}")).encode()
             head = "".join(f"{k}: {v}\r\n" for k, v in HEADERS.items())
             s.sendall(
-                f"POST /api/ota/event HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{head}"
+                f"POST /api/ota/event HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{head}"
                 f"Content-Length: {len(body)}\r\n\r\n".encode()
                 + body
             )
@@ -523,7 +523,7 @@ def _raw(port: int, data: bytes, *, then: bytes | None = None) -> bytes:
 def _request(body: bytes, *, version: str = "HTTP/1.1", extra: str = "") -> bytes:
     head = "".join(f"{k}: {v}\r\n" for k, v in HEADERS.items())
     return (
-        f"POST /api/ota/event {version}\r\nHost: x\r\nContent-Type: application/json\r\n{head}{extra}"
+        f"POST /api/ota/event {version}\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{head}{extra}"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode() + body
 
@@ -566,9 +566,23 @@ def test_malformed_requests(sandbox: Sandbox, data: bytes, status: bytes) -> Non
 def test_header_names_are_case_insensitive_and_repeats_join(sandbox: Sandbox) -> None:
     body = json.dumps(event("evt_case")).encode()
     data = (
-        "POST /api/ota/event HTTP/1.1\r\nHost: x\r\nCONTENT-TYPE: application/json\r\nX-Client-Id: acme\r\n"
+        "POST /api/ota/event HTTP/1.1\r\nHost: 127.0.0.1\r\nCONTENT-TYPE: application/json\r\nX-Client-Id: acme\r\n"
         "X-CLIENT-SERVICE: hotels\r\nx-client-app-id: app\r\nAuthorization: k\r\nConnection: close\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode() + body
     assert _raw(sandbox.port, data).startswith(b"HTTP/1.1 200 OK")
     assert sandbox.events()[-1]["client_id"] == "acme"
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8787", "192.168.1.5", ""])
+def test_non_loopback_host_header_is_refused(sandbox: Sandbox, host: str) -> None:
+    # DNS rebinding: a page whose name now resolves to 127.0.0.1 must not read or post events
+    reply = _raw(sandbox.port, f"GET /_sandbox/events HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+    assert reply.startswith(b"HTTP/1.1 403"), reply[:100]
+
+
+@pytest.mark.parametrize("host", ["localhost", "localhost:8787", "127.0.0.1:1", "[::1]:8787", "app.localhost", None])
+def test_loopback_host_headers_are_fine(sandbox: Sandbox, host: str | None) -> None:
+    extra = f"Host: {host}\r\n" if host is not None else ""  # HTTP/1.0 clients may send none
+    reply = _raw(sandbox.port, f"GET /_sandbox/stats HTTP/1.1\r\n{extra}Connection: close\r\n\r\n".encode())
+    assert reply.startswith(b"HTTP/1.1 200"), reply[:100]

@@ -96,6 +96,23 @@ def is_loopback_origin(origin: str) -> bool:
         return False
 
 
+def _is_loopback_host(host: str | None) -> bool:
+    """True for ``localhost``, ``*.localhost``, ``127.0.0.0/8`` and ``::1``, with or without a port."""
+    if not host:
+        return False
+    name = host.strip().lower()
+    if name.startswith("["):
+        name = name[1 : name.find("]")] if "]" in name else name
+    elif name.count(":") == 1:
+        name = name.split(":", 1)[0]
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 def _problems(problems: list[Problem]) -> list[dict[str, str]]:
     return [{"path": p.path, "message": p.message, "severity": p.severity} for p in problems]
 
@@ -373,6 +390,7 @@ class Sandbox:
         self._bucket = TokenBucket(self.config.rate_limit, self.config.rate_burst) if self.config.rate_limit else None
         self._bridge: bytes | None = None
         self._latency = self.config.latency_ms / 1000.0
+        self._loopback_only = _is_loopback_host(self.config.host)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -526,6 +544,20 @@ class Sandbox:
         allowed = _ROUTES.get(path)
         if path not in (API_PATH, PWA_PATH) or method != "POST":
             self._discard_body(h)
+        host_header = h.headers.get("Host")
+        if self._loopback_only and host_header is not None and not _is_loopback_host(host_header):
+            # DNS rebinding: a web page whose name now points at 127.0.0.1 must not read the
+            # sandbox's events or post to it; loopback clients always send a loopback Host.
+            h.close_connection = True
+            self._discard_body(h)
+            self._plain_error(
+                h,
+                403,
+                CODE_UNAUTHORIZED,
+                f"Host {h.headers.get('Host')!r} is not a loopback name",
+                {"host": "the sandbox listens on loopback; use localhost or 127.0.0.1"},
+            )
+            return
         if method == "OPTIONS":
             self._preflight(h, allowed)
             return
