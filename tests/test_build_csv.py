@@ -537,3 +537,32 @@ def test_blank_required_cell_is_empty_not_missing() -> None:
     (problem,) = result.problems
     assert problem.describe() == "amount (column 'Total (INR)'): is empty"
     assert problem.hint is None
+
+
+def test_a_repeated_booking_is_built_twice_with_one_warning(env: dict[str, str], tmp_path: Path) -> None:
+    rows = (DATA / "flights.csv").read_text().splitlines()
+    export = tmp_path / "dup.csv"
+    export.write_text("\n".join([rows[0], rows[1], rows[2], rows[1]]) + "\n")
+    res = rapido(env, "build", "flight", "--csv", str(export))
+    assert res.returncode == 0, res.stderr
+    first, _, again = lines(res.stdout)
+    assert first == again
+    assert f"row 3 (line 4): builds the same event as an earlier row (id {first['event']['id']})" in res.stderr
+
+
+def test_closed_pipe_is_not_a_crash(env: dict[str, str], tmp_path: Path) -> None:
+    rows = (DATA / "flights.csv").read_text().splitlines()
+    export = tmp_path / "many.csv"
+    export.write_text(rows[0] + "\n" + "".join(rows[1].replace("ABC123", f"N{i:05d}") + "\n" for i in range(2000)))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rapido_cli", "build", "flight", "--csv", str(export)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    json.loads(proc.stdout.readline())
+    proc.stdout.close()  # like `| head -1`
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) != 0
+    assert "Traceback" not in err
