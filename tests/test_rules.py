@@ -380,7 +380,8 @@ def test_fast_path_never_hides_a_problem(e: dict[str, Any]) -> None:
 def test_fast_path_takes_the_seed_example() -> None:
     assert _clean_booking(FLIGHT, 400)
     assert not _clean_booking(with_attrs(orderStatus="CANCELLED"), 400)  # a warning: full check decides
-    assert not _clean_booking(FLIGHT, None)
+    assert _clean_booking(FLIGHT, None)  # size computed
+    assert not _clean_booking(FLIGHT, MAX_EVENT_BYTES + 1)
 
 
 # ---------------------------------------------------------------------------------------------

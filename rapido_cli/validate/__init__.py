@@ -50,6 +50,7 @@ FORMATS: dict[str, Format] = {
     ".yml": "yaml",
 }
 STDIN_NAME = "-"
+_NOT_EVENTS = frozenset({".csv", ".tsv"})
 #: Problems kept in a report; beyond this they are only counted (memory stays bounded).
 DEFAULT_MAX_PROBLEMS = 100_000
 
@@ -267,6 +268,16 @@ class Validator:
     def _run(self, fs: FileSummary, stream: IO[bytes], fmt: Format | None) -> None:
         self.report.files.append(fs)
         head = b""
+        if fmt is None and Path(fs.file).suffix.lower() in _NOT_EVENTS:
+            self._emit(
+                fs,
+                1,
+                "",
+                "a CSV file holds booking rows, not events: turn it into events with "
+                "`rapido build flight|hotel --csv FILE`, or pass --format if it really is JSON/YAML",
+                "error",
+            )
+            return
         if fmt is None:
             head = _read_head(stream)
             fmt = sniff(head)
@@ -335,9 +346,11 @@ class Validator:
                 line = locate(p.path) if (locate is not None and p.path) else item.line
                 self._emit(fs, line, p.path, p.message, p.severity)
             if track:
-                id_line = locate("event.id") if locate is not None else item.line
-                prev = self._duplicate(item.obj, base | id_line)
+                # The table remembers where the event starts; the id's own line is looked up
+                # only for a duplicate (locating is far slower than checking).
+                prev = self._duplicate(item.obj, base | item.line)
                 if prev >= 0:
+                    id_line = locate("event.id") if locate is not None else item.line
                     self._emit(fs, id_line, "event.id", self._dup_message(item.obj, prev), "error")
         if fs.events == 0 and fs.errors == 0:
             self._emit(fs, 1, "", "no events in this file", "warning")
