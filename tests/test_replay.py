@@ -273,13 +273,14 @@ def test_adaptive_rate_cuts_on_throttle_and_recovers() -> None:
         now[0] = 0.5 + i * 0.005
         ctl.on_success(now[0])
     ctl.on_throttle(now[0])
-    assert limiter.rate == pytest.approx(70.0)
+    assert limiter.rate == pytest.approx(100 * ctl.beta)
     ctl.on_throttle(now[0] - 0.1)  # sent before the cut: not punished twice
-    assert limiter.rate == pytest.approx(70.0) and ctl.cuts == 1
-    now[0] += 2.0
+    ctl.on_throttle(now[0] + 0.1)  # nor just after it (paced at the old rate)
+    assert limiter.rate == pytest.approx(100 * ctl.beta) and ctl.cuts == 1
+    now[0] += 0.5
     ctl.on_success(now[0])
     mid = limiter.rate
-    assert mid is not None and 70 < mid < 100
+    assert mid is not None and 100 * ctl.beta < mid < 100
     now[0] += 10.0
     ctl.on_success(now[0])
     assert limiter.rate is not None and limiter.rate > 100  # probing beyond the old maximum

@@ -63,9 +63,10 @@ class AdaptiveRate:
     """Adjusts a :class:`RateLimiter` from what the server says.
 
     * Unlimited (or at ``ceiling``) until the first 429.
-    * On a 429 to a request *sent after* the last cut: ``w_max`` = min(current rate, acknowledged
-      requests in the last second); the rate becomes ``beta * w_max``. Throttles of requests sent
-      before the cut were caused by the old rate and are not punished twice.
+    * On a 429 to a request sent more than ``settle_s`` after the last cut: ``w_max`` = min(current
+      rate, acknowledged requests in the last second); the rate becomes ``beta * w_max``. Throttles
+      of requests sent before (or just after) the cut were caused by the old rate and are not
+      punished twice.
     * Otherwise the rate grows as ``C * (t - K)**3 + w_max`` (``t`` since the cut,
       ``K = cbrt(w_max * (1 - beta) / C)``): quick recovery, a plateau near the old maximum,
       then probing beyond it.
@@ -76,9 +77,10 @@ class AdaptiveRate:
         limiter: RateLimiter,
         *,
         ceiling: float | None = None,
-        beta: float = 0.7,
+        beta: float = 0.9,
         c: float = 0.4,
         min_rate: float = 0.5,
+        settle_s: float = 0.25,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.limiter = limiter
@@ -86,6 +88,7 @@ class AdaptiveRate:
         self.beta = beta
         self.c = c
         self.min_rate = min_rate
+        self.settle_s = settle_s
         self._clock = clock
         self._lock = threading.Lock()
         self._acks: deque[float] = deque()
@@ -117,7 +120,9 @@ class AdaptiveRate:
         """A 429 to a request started at ``sent_at``."""
         with self._lock:
             now = self._clock()
-            if self._cut_at is not None and sent_at < self._cut_at:
+            # Requests sent just after a cut were paced (or queued) at the old rate: give the cut
+            # time to show before judging it, so one overload episode costs one cut.
+            if self._cut_at is not None and sent_at < self._cut_at + self.settle_s:
                 return
             current = self.limiter.rate
             measured = max(self.min_rate, self._goodput(now))
