@@ -45,6 +45,7 @@ class Recorded:
     headers: dict[str, str]
     body: bytes
     at: float
+    wall: float = 0.0
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -71,7 +72,7 @@ class ScriptedServer:
                 with outer._lock:
                     outer.requests.append(
                         Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body,
-                                 time.monotonic())
+                                 time.monotonic(), time.time())
                     )
                     n = len(outer.requests) - 1
                     reply = outer.script[min(n, len(outer.script) - 1)]
