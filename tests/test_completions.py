@@ -290,3 +290,33 @@ def test_fish_script_in_fish(shell_env: dict[str, str]) -> None:
     sep = out.index("SEP")
     assert sorted(out[:sep]) == ["prod-eu", "production"]
     assert sorted(out[sep + 1 :]) == ["payment.completed", "payment.failed"]
+
+
+# ------------------------------------------------------------ only the command being completed is built
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"_RAPIDO_COMPLETE": "complete_bash", "COMP_WORDS": "rapido send --type ", "COMP_CWORD": "3"}, "send"),
+        ({"_RAPIDO_COMPLETE": "complete_bash", "COMP_WORDS": "rapido se", "COMP_CWORD": "1"}, None),
+        ({"_RAPIDO_COMPLETE": "complete_bash", "COMP_WORDS": "rapido ", "COMP_CWORD": "1"}, None),
+        ({"_RAPIDO_COMPLETE": "complete_bash", "COMP_WORDS": "rapido", "COMP_CWORD": "x"}, None),
+        ({"_RAPIDO_COMPLETE": "complete_zsh", "_TYPER_COMPLETE_ARGS": "rapido profile sh"}, "profile"),
+        ({"_RAPIDO_COMPLETE": "complete_zsh", "_TYPER_COMPLETE_ARGS": "rapido profile"}, None),
+        ({"_RAPIDO_COMPLETE": "complete_fish", "_TYPER_COMPLETE_ARGS": "rapido profile "}, "profile"),
+        ({"_RAPIDO_COMPLETE": "complete_fish", "_TYPER_COMPLETE_ARGS": "rapido --help "}, None),
+    ],
+)
+def test_completed_command_word(environ: dict[str, str], expected: str | None) -> None:
+    from rapido_cli.cli import _completed_command_word
+
+    assert _completed_command_word(environ) == expected
+
+
+def test_group_subcommands_complete() -> None:
+    root = typer.main.get_command(build_app())
+    groups = {n: c for n, c in getattr(root, "commands", {}).items() if hasattr(c, "commands")}
+    for name, group in groups.items():
+        subs = [n for n, c in group.commands.items() if not c.hidden]
+        assert complete("bash", f"rapido {name} ") == subs, name

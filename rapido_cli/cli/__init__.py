@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import typer
@@ -190,7 +191,43 @@ def _lazy_coercion(completing: bool) -> None:
         _completion_classes._sanitize_help_text = _plain_help
 
 
+def _completed_command_word(environ: Mapping[str, str]) -> str | None:
+    """The command a completion request is inside of (``send`` in ``rapido send --type <TAB>``).
+
+    None while the command word itself is being completed. Reads the protocol's variables:
+    ``COMP_WORDS``/``COMP_CWORD`` (bash) or ``_TYPER_COMPLETE_ARGS`` (zsh, fish, PowerShell).
+    """
+    if environ.get(COMPLETE_VAR, "").endswith("_bash"):
+        words = environ.get("COMP_WORDS", "").split()
+        try:
+            done = words[1 : int(environ.get("COMP_CWORD", "0"))]
+        except ValueError:
+            return None
+    else:
+        line = environ.get("_TYPER_COMPLETE_ARGS", "")
+        done = line.split()[1:]
+        if done and not line.endswith(" "):
+            done = done[:-1]
+    return next((w for w in done if not w.startswith("-")), None)
+
+
+def _keep_only(app: typer.Typer, name: str) -> None:
+    """Drop every command but ``name`` (if the app has it): a completion inside one command needs no other."""
+    commands = [c for c in app.registered_commands if _command_name(c) == name]
+    groups = [g for g in app.registered_groups if _command_name(g) == name]
+    if commands or groups:
+        app.registered_commands = commands
+        app.registered_groups = groups
+
+
 def run() -> None:
     """Entry point used by ``rapido`` and ``python -m rapido_cli``."""
-    _lazy_coercion(completing=bool(os.environ.get(COMPLETE_VAR)))
-    build_app()(prog_name="rapido")
+    completing = bool(os.environ.get(COMPLETE_VAR))
+    _lazy_coercion(completing=completing)
+    app = build_app()
+    if completing:
+        # Building Click commands for all the others is most of what is left of a completion's cost.
+        command = _completed_command_word(os.environ)
+        if command is not None:
+            _keep_only(app, command)
+    app(prog_name="rapido")
