@@ -9,7 +9,7 @@ Generates N events (default 200,000, about 90 MB), then times, each in a fresh s
 and reports events/s, the ratio to the baseline, and peak memory (max RSS) of each process.
 Targets: validate no slower than 1.5x the baseline, peak RSS at most 100 MB.
 
-    python bench/bench_validate.py [--events 200000] [--keep PATH] [--repeat 3]
+    python bench/bench_validate.py [--events 200000] [--keep PATH] [--repeat 3] [--pydantic]
 """
 
 from __future__ import annotations
@@ -85,6 +85,23 @@ print(json.dumps({"seconds": dt, "cpu": cpu, "events": report.events, "maxrss_kb
 """
 
 
+PYDANTIC = r"""
+import json, resource, sys, time
+from rapido_cli.models import Envelope
+ru0 = resource.getrusage(resource.RUSAGE_SELF)
+t = time.perf_counter()
+n = 0
+with open(sys.argv[1], "rb") as f:
+    for line in f:
+        Envelope.model_validate_json(line)
+        n += 1
+dt = time.perf_counter() - t
+ru = resource.getrusage(resource.RUSAGE_SELF)
+cpu = ru.ru_utime + ru.ru_stime - ru0.ru_utime - ru0.ru_stime
+print(json.dumps({"seconds": dt, "cpu": cpu, "events": n, "maxrss_kb": ru.ru_maxrss}))
+"""
+
+
 def run(code: str, path: Path) -> dict[str, float]:
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
     return json.loads(out.stdout)  # type: ignore[no-any-return]
@@ -115,6 +132,7 @@ def main() -> int:
     ap.add_argument("--events", type=int, default=200_000)
     ap.add_argument("--repeat", type=int, default=3, help="runs of each measurement; the best is kept")
     ap.add_argument("--keep", type=Path, help="write the generated file here and keep it")
+    ap.add_argument("--pydantic", action="store_true", help="also time Envelope.model_validate_json per line")
     args = ap.parse_args()
 
     tmp = tempfile.TemporaryDirectory()
@@ -125,17 +143,22 @@ def main() -> int:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus")
 
     # Interleaved runs, best of each: fair when the machine is busy with something else.
-    runs: dict[str, list[dict[str, float]]] = {"base": [], "val": [], "cli": []}
+    runs: dict[str, list[dict[str, float]]] = {"base": [], "val": [], "cli": [], "pyd": []}
     for _ in range(args.repeat):
         runs["base"].append(run(BASELINE, path))
         runs["val"].append(run(VALIDATE, path))
         runs["cli"].append(run_cli(path))
+        if args.pydantic:
+            runs["pyd"].append(run(PYDANTIC, path))
     base, val, cli = (min(runs[k], key=lambda r: r["seconds"]) for k in ("base", "val", "cli"))
     base_cpu = min(r["cpu"] for r in runs["base"])
     rows = [("json.loads loop", base), ("validate_paths", val), ("rapido validate (CLI)", cli)]
+    if args.pydantic:
+        rows.append(("pydantic (envelope only)", min(runs["pyd"], key=lambda r: r["seconds"])))
     print(f"{'':24}{'seconds':>9}{'cpu s':>8}{'events/s':>12}{'x baseline':>12}{'x cpu':>8}{'peak RSS MB':>13}")
     for name, r in rows:
-        cpu = min(x["cpu"] for x in runs[{"json.loads loop": "base", "validate_paths": "val"}.get(name, "cli")])
+        key = {"json.loads loop": "base", "validate_paths": "val", "pydantic (envelope only)": "pyd"}.get(name, "cli")
+        cpu = min(x["cpu"] for x in runs[key])
         eps = r["events"] / r["seconds"]
         print(
             f"{name:24}{r['seconds']:9.2f}{cpu:8.2f}{eps:12,.0f}{r['seconds'] / base['seconds']:12.2f}"

@@ -119,15 +119,18 @@ def read_json(data: bytes) -> Iterator[Item]:
     if text[pos] == "[":
         yield from _read_array(text, pos, lines)
         return
-    # One object; objects that follow it are reported, then checked too.
+    first_extra = True
+    # One object. Values that follow it make the file invalid JSON: say so once (it is most
+    # likely JSON Lines under a .json name), then check them as events all the same.
     first = True
     while pos < len(text):
-        if not first:
+        if not first and first_extra:
+            first_extra = False
             yield Item(
                 lines.line(pos),
                 False,
-                message="extra data after the first JSON value (a .json file holds one object or an array;"
-                " use .jsonl for one event per line)",
+                message="extra data after the first JSON value: a .json file holds one object or an array"
+                " (JSON Lines? rename to .jsonl or pass --format jsonl)",
             )
         first = False
         end, _ok = yield from _element(text, pos, lines, first_col=None)
