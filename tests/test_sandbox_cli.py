@@ -86,8 +86,12 @@ def running(
 def stop(proc: subprocess.Popen[str], sig: int = signal.SIGINT) -> tuple[int, str, str]:
     time.sleep(0.2)  # let the last live lines out
     proc.send_signal(sig)
-    out, err = proc.communicate(timeout=15)
-    return proc.returncode, out, err
+    # read through the same buffered streams `running` read the first line from (communicate()
+    # would skip what that buffer already holds)
+    assert proc.stderr is not None and proc.stdout is not None
+    err = proc.stderr.read()
+    out = proc.stdout.read()
+    return proc.wait(timeout=15), out, err
 
 
 def test_live_lines_store_and_ctrl_c(tmp_path: Path) -> None:
