@@ -211,6 +211,15 @@ def test_port_in_use_exit_2(tmp_path: Path) -> None:
     assert "--port" in r.stderr
 
 
+def test_unwritable_store_exit_2(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    r = run(tmp_path, "--port", "0", "--store", str(blocker / "arrived.jsonl"))  # parent is a file
+    assert r.returncode == 2
+    assert "--store" in r.stderr and "cannot open" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
 def test_empty_key_file_exit_2(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.write_text("\n")

@@ -383,7 +383,7 @@ class Sandbox:
         self._idle = threading.Condition()
         self._active = 0
         self._store = JsonlWriter(self.config.store) if self.config.store else None
-        self._missed_sink = JsonlWriter(self.config.missed) if self.config.missed else None
+        self._missed_sink = JsonlWriter(self.config.missed, option="--missed") if self.config.missed else None
         self.ledger = Ledger(self.config.keep_events, self._store)
         self.correlator = Correlator(self.config.missed_after_s, self._missed_sink)
         self._faults = FaultInjector(self.config.fault_plan, self.config.seed)

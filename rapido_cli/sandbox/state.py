@@ -16,6 +16,7 @@ from typing import IO, Any
 
 import orjson
 
+from rapido_cli.errors import UsageError
 from rapido_cli.sandbox.config import Fault, SandboxEvent, iso_ms
 
 
@@ -82,10 +83,16 @@ class FaultInjector:
 class JsonlWriter:
     """Append-only JSON Lines file, one flushed line per record (a crash loses at most one)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, option: str = "--store") -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh: IO[bytes] | None = path.open("ab")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh: IO[bytes] | None = path.open("ab")
+        except OSError as exc:
+            raise UsageError(
+                f"{option} {path}: cannot open for appending: {exc.strerror or exc}",
+                hint="give a writable file path",
+            ) from None
         self._lock = threading.Lock()
 
     def write(self, record: dict[str, Any]) -> None:
