@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from rapido_cli._version import __version__
 
@@ -56,13 +57,16 @@ HELP = """Send, validate and replay Rapido server-to-server booking events.
 
 [bold]Start here[/]
 
+  rapido profile add staging --base-url https://partner-staging.example.com \\
+      --client-id acme-travel --app-id acme-pwa --service flights
+  rapido profile set-key staging && rapido doctor
   rapido send-booking flight --user rapido_user_12345 --order-id FL_1 --amount 8500 \\
-      --from DEL --to BLR --depart 2024-02-17T13:30+05:30 --arrive 2024-02-17T16:15+05:30 --sandbox
-  rapido validate events.jsonl && rapido replay events.jsonl
-  rapido profile add staging ...  ·  rapido profile set-key staging  ·  rapido doctor
+      --from DEL --to BLR --depart 2024-02-17T13:30+05:30 --arrive 2024-02-17T16:15+05:30
+  rapido build flight --csv export.csv > events.jsonl && rapido replay events.jsonl
 
-Run [bold]rapido COMMAND --help[/] for options and examples; [bold]--sandbox[/] on any sending
-command sends to a local receiver instead of Rapido. Tab completion: [bold]rapido --install-completion[/].
+Run [bold]rapido COMMAND --help[/] for options and examples. Add [bold]--sandbox[/] to try any
+sending command against a local receiver: nothing reaches Rapido.
+Tab completion: [bold]rapido --install-completion[/], or see completions/ in the project.
 """
 
 
@@ -92,10 +96,20 @@ def _apply_task_panels(app: typer.Typer) -> None:
             info.rich_help_panel = TASK_PANELS[name]
 
 
+class _TaskOrderedGroup(TyperGroup):
+    """Lists commands in TASK_PANELS order (commands before groups otherwise), so panels read as a workflow."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        order = {name: i for i, name in enumerate(TASK_PANELS)}
+        return sorted(names, key=lambda n: order.get(n, len(order)))
+
+
 def build_app() -> typer.Typer:
     """Assemble the app from the command modules that exist."""
     app = typer.Typer(
         name="rapido",
+        cls=_TaskOrderedGroup,
         help=HELP,
         invoke_without_command=True,
         rich_markup_mode="rich",
