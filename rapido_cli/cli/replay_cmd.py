@@ -377,7 +377,7 @@ def replay(
                 old_handlers[sig] = signal.signal(sig, on_signal)
         reporter.start(replayer)
         try:
-            summary = replayer.run(stream, source)
+            summary = replayer.run(stream, source, size=size)
         finally:
             reporter.stop()
     finally:
