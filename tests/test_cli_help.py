@@ -6,6 +6,7 @@ covered without touching this file.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import subprocess
@@ -50,6 +51,12 @@ def run(*args: str, importtime: bool = False) -> subprocess.CompletedProcess[str
     )
 
 
+@functools.cache
+def help_of(path: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
+    """``rapido <path> --help`` under ``-X importtime``, run once per command for all the tests."""
+    return run(*path, "--help", importtime=True)
+
+
 def imported_modules(stderr: str) -> set[str]:
     return {row.rsplit("|", 1)[-1].strip() for row in stderr.splitlines() if row.startswith("import time:")}
 
@@ -85,7 +92,7 @@ def test_the_app_has_commands() -> None:
 
 @pytest.mark.parametrize("path", [p for p, _ in ALL], ids=lambda p: " ".join(p) or "rapido")
 def test_help_works_without_heavy_imports(path: tuple[str, ...]) -> None:
-    proc = run(*path, "--help", importtime=True)
+    proc = help_of(path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
     assert f"Usage: rapido {' '.join(path)}".rstrip() in proc.stdout
@@ -97,7 +104,7 @@ def test_help_works_without_heavy_imports(path: tuple[str, ...]) -> None:
 @pytest.mark.parametrize("path", [p for p, _ in LEAVES], ids=lambda p: " ".join(p))
 def test_help_shows_real_examples(path: tuple[str, ...]) -> None:
     cmd = dict(LEAVES)[path]
-    proc = run(*path, "--help")
+    proc = help_of(path)
     assert proc.returncode == 0, proc.stderr
     examples = examples_for(proc.stdout, path)
     assert len(examples) >= 2, f"`rapido {' '.join(path)} --help` shows {len(examples)} example(s): {examples}"
