@@ -150,14 +150,13 @@ class _Reporter:
         if self.app.quiet:
             return
         if self.tty:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
             self.progress = Progress(
                 TextColumn("[bold]replay[/]" if not self.dry_run else "[bold]dry run[/]"),
-                BarColumn(),
+                BarColumn(bar_width=16),
                 TextColumn("{task.percentage:>3.0f}%" if self.size else ""),
                 TextColumn("{task.fields[counts]}"),
-                TimeElapsedColumn(),
                 TimeRemainingColumn(),
                 console=self.app.err,
                 transient=True,
@@ -180,13 +179,17 @@ class _Reporter:
 
     def _counts(self, snap: dict[str, Any]) -> str:
         if self.dry_run:
-            return f"{snap['done']} lines checked · {snap['invalid']} invalid · {snap['skipped']} skipped"
-        limit = f" (limit {snap['limit']:.0f}/s)" if snap["limit"] else ""
-        return (
-            f"{snap['sent']} sent · {snap['skipped']} skipped · {snap['invalid']} invalid · {snap['failed']} failed"
-            f" · {snap['retries']} retries · {snap['throttled']} throttled · {snap['in_flight']} in flight"
-            f" · {snap['rate']:.0f}/s{limit}"
-        )
+            return f"{snap['done']} checked · {snap['invalid']} invalid · {snap['skipped']} skipped"
+        parts = [f"{snap['sent']} sent"]
+        for key in ("skipped", "invalid", "failed", "retries", "throttled"):
+            if snap[key] or not self.tty:
+                parts.append(f"{snap[key]} {key}")
+        wide = not self.tty or self.app.err.width >= 120
+        if wide:
+            parts.append(f"{snap['in_flight']} in flight")
+        limit = f" (limit {snap['limit']:.0f})" if snap["limit"] and wide else ""
+        parts.append(f"{snap['rate']:.0f}/s{limit}")
+        return " · ".join(parts)
 
     def stop(self) -> None:
         self._stop.set()
@@ -348,7 +351,9 @@ def replay(
         replayer = Replayer(target, options, journal=jr, on_result=reporter.on_result)
         if not app.quiet:
             mode = "dry run of" if dry_run else "replaying"
-            pace = "" if options.rate is None else f", rate {options.rate}" + ("" if options.rate == "auto" else "/s")
+            pace = "" if options.rate is None else (
+                ", rate auto" if options.rate == "auto" else f", rate {float(options.rate):g}/s"
+            )
             where = "" if dry_run else f" in flight: {concurrency}{pace}"
             app.err.print(
                 f"{mode} {source} → {target.event_url} as {target.client_id}"
