@@ -324,6 +324,10 @@ def replay(
         no_journal = True
         app.warn(f"profile '{profile.name}' is incomplete: not checking the journal for already-sent events")
 
+    if app.sandbox and journal is None and not no_journal:
+        # The embedded sandbox lives on a new port each run (a new target) and forgets what it
+        # received when it stops: a default journal would only collect dead targets.
+        no_journal = True
     if parsed_rate is None and target.rate:
         parsed_rate = target.rate
     journal_path = None if no_journal else (journal or default_journal_path(app.environ))
