@@ -397,3 +397,18 @@ def test_cli_sandbox_flag(tmp_path: Path, rapido: Any) -> None:
     r = rapido("replay", str(f), "--sandbox", "--json", env={"XDG_STATE_HOME": str(tmp_path / "s")})
     assert r.code == 0, r.stderr
     assert json.loads(r.stdout.splitlines()[-1])["summary"]["sent"] == 5
+
+
+def test_proxy_from_environment_goes_through_httpx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rapido_cli.replay._http import proxy_for
+
+    assert proxy_for("https://api.example.com/x", {"HTTPS_PROXY": "http://p:3128"}) == "http://p:3128"
+    assert proxy_for("https://api.example.com/x", {"https_proxy": "http://p", "NO_PROXY": ".example.com"}) is None
+    assert proxy_for("http://api.example.com/x", {"HTTPS_PROXY": "http://p"}) is None
+    f = write_events(tmp_path / "e.jsonl", 3)
+    with ScriptedServer([Reply(200, ok_body())]) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)  # httpx reads the process environment
+        s = run("http://partner-api.invalid", f, environ={"HTTP_PROXY": proxy.url}, concurrency=2)
+        assert s.sent == 3
+        # a forward proxy receives the absolute URL
+        assert {r.path for r in proxy.requests} == {"http://partner-api.invalid/api/ota/event"}
