@@ -246,14 +246,15 @@ def test_build_replay_history_json(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
     path.write_text(built.stdout, encoding="utf-8")
 
-    replay = run(["replay", str(path), "--sandbox", "--json"])
+    journal = tmp_path / "journal.sqlite3"  # a sandbox run journals only when asked to
+    replay = run(["replay", str(path), "--sandbox", "--json", "--journal", str(journal)])
     assert replay.returncode == 0, replay.stderr
     lines = _json_lines(replay.stdout)
     last = lines[-1]
     assert isinstance(last, dict) and last["summary"]["sent"] == len(events)
     assert "SANDBOX" in replay.stderr
 
-    history = run(["history", "--json"])
+    history = run(["history", "--json", "--journal", str(journal)])
     assert history.returncode == 0, history.stderr
     rows = _one_document(history.stdout)
     assert isinstance(rows, list) and len(rows) >= len(events)
