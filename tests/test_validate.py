@@ -286,3 +286,12 @@ def test_pre_commit_hook_definition() -> None:
 
 
 _: Callable[..., Any] = run_cli
+
+
+def test_whole_file_formats_have_a_size_ceiling(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rapido_cli.validate as v
+
+    monkeypatch.setattr(v, "MAX_WHOLE_FILE_BYTES", 100)
+    report = validate_paths([DATA / "good" / "flight.json"])
+    assert report.exit_code == 1 and "JSON Lines" in report.problems[0].message
+    assert validate_paths([DATA / "good" / "seed.jsonl"]).valid  # streamed: no ceiling

@@ -51,6 +51,8 @@ FORMATS: dict[str, Format] = {
 }
 STDIN_NAME = "-"
 _NOT_EVENTS = frozenset({".csv", ".tsv"})
+#: .json and YAML inputs are read whole; beyond this size they are refused (JSON Lines stream).
+MAX_WHOLE_FILE_BYTES = 512 << 20
 #: Problems kept in a report; beyond this they are only counted (memory stays bounded).
 DEFAULT_MAX_PROBLEMS = 100_000
 
@@ -286,7 +288,18 @@ class Validator:
         if fmt == "jsonl":
             self._run_jsonl(fs, _lines(head, stream))
             return
-        data = head + stream.read()
+        # .json and YAML are read whole (their structure spans the file): refuse what would not fit.
+        data = head + stream.read(MAX_WHOLE_FILE_BYTES + 1 - len(head))
+        if len(data) > MAX_WHOLE_FILE_BYTES:
+            self._emit(
+                fs,
+                1,
+                "",
+                f"a {fmt.upper()} file larger than {MAX_WHOLE_FILE_BYTES >> 20} MiB is not read whole: "
+                "write the events as JSON Lines (.jsonl), which is streamed",
+                "error",
+            )
+            return
         items = read_json(data) if fmt == "json" else read_yaml(data)
         self._run_items(fs, items)
 
