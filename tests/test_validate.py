@@ -193,6 +193,9 @@ def test_check_jsonl_line_contract() -> None:
     assert obj is not None and obj["x"] > 7e299  # parsed (as a float, like JavaScript), then judged
     obj, problems = check_jsonl_line(b'{"eventType": "page_view", "properties": {}}', kind="pwa")
     assert obj is not None and all(p.severity == "warning" for p in problems)
+    wide = dict(FLIGHT, attributes=dict(FLIGHT["attributes"], note="\u20ac" * 11_000))  # 33 kB in UTF-8
+    _, problems = check_jsonl_line(json.dumps(wide, ensure_ascii=False))
+    assert any("limit is 32768 bytes" in p.message for p in problems)
     big = dict(FLIGHT, attributes=dict(FLIGHT["attributes"], note="n" * MAX_EVENT_BYTES))
     _, problems = check_jsonl_line(json.dumps(big) + "\n")
     assert any("limit is 32768 bytes" in p.message for p in problems)

@@ -83,8 +83,8 @@ def check_jsonl_line(raw: bytes | str, kind: Kind = "server") -> tuple[dict[str,
         if not parsed:
             return None, ([Problem("", message)] if message else [])
         raw = data
-    size = len(raw)
-    if size > MAX_EVENT_BYTES:
+    size = len(raw)  # bytes, or characters of a str (up to 4 bytes each in UTF-8)
+    if size > MAX_EVENT_BYTES or (size * 4 > MAX_EVENT_BYTES and isinstance(raw, str)):
         data = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogatepass")
         size = len(data.removeprefix(BOM).strip())
     problems = check(obj, size=size)
