@@ -320,3 +320,36 @@ def test_group_subcommands_complete() -> None:
     for name, group in groups.items():
         subs = [n for n, c in group.commands.items() if not c.hidden]
         assert complete("bash", f"rapido {name} ") == subs, name
+
+
+ZPTY_SCRIPT = r"""
+zmodload zsh/zpty
+zpty -b z zsh -f -i
+zpty -w z "PS1='%% '; fpath=('COMPLETIONS' \$fpath); autoload -Uz compinit; compinit -u -D; print RE''ADY"
+zpty -r z out '*READY*'
+# Keystrokes queue up in the terminal: zle reads the next ones only after the completion is done.
+zpty -w -n z $'rapido send --type order.m\t\C-aprint -r -- RESULT: \C-e\n'
+zpty -w -n z $'rapido send --profile st\t\C-aprint -r -- RESULT: \C-e\n'
+zpty -w -n z $'rapido send-bo\t\C-aprint -r -- RESULT: \C-e\n'
+zpty -w z "print DO''NE"
+zpty -r z all '*DONE*'
+print -r -- "$all"
+zpty -d z
+"""
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh not installed")
+def test_zsh_file_with_real_compinit(shell_env: dict[str, str], tmp_path: Path) -> None:
+    """The real thing: an interactive zsh on a pseudo-terminal, compinit loading _rapido from $fpath."""
+    script = tmp_path / "drive.zsh"
+    script.write_text(ZPTY_SCRIPT.replace("COMPLETIONS", str(COMPLETIONS)), encoding="utf-8")
+    proc = subprocess.run(
+        ["zsh", "-f", str(script)], env=shell_env, capture_output=True, text=True, timeout=90, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    results = [line.strip() for line in proc.stdout.splitlines() if line.startswith("RESULT: ")]
+    assert results == [
+        "RESULT: rapido send --type order.modified",
+        "RESULT: rapido send --profile staging",
+        "RESULT: rapido send-booking",
+    ], proc.stdout[-2000:]
