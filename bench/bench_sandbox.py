@@ -10,6 +10,7 @@ bounded time. Prints events/s, latency percentiles and the status counts. Loopba
     python bench/bench_sandbox.py --duration 10 --store /tmp/sb.jsonl
     python bench/bench_sandbox.py --latency 50 --procs 1 --threads 16   # latency must not serialize
     python bench/bench_sandbox.py --client httpx         # the same HTTP client as `rapido`
+    python bench/bench_sandbox.py --url http://127.0.0.1:8787   # a running `rapido sandbox`
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 HEADERS = {
     "Content-Type": "application/json",
@@ -136,14 +138,22 @@ def main() -> int:
     ap.add_argument("--latency", type=float, default=0.0, help="sandbox --latency in ms (default 0)")
     ap.add_argument("--store", help="sandbox --store file (default: none)")
     ap.add_argument("--client", choices=["http.client", "httpx"], default="http.client")
+    ap.add_argument("--url", help="drive an already running sandbox (e.g. `rapido sandbox`) at this loopback URL")
     args = ap.parse_args()
     args.duration = min(args.duration, 120.0)  # bounded, whatever is asked
 
     ctx = mp.get_context("spawn")
     port_q, stop_ev, res_q = ctx.Queue(), ctx.Event(), ctx.Queue()
-    server = ctx.Process(target=run_server, args=(port_q, stop_ev, args), daemon=True)
-    server.start()
-    port = port_q.get(timeout=30)
+    server = None
+    if args.url:
+        parts = urlsplit(args.url)
+        if parts.hostname not in ("127.0.0.1", "localhost", "::1") or parts.port is None:
+            ap.error("--url must be a loopback URL with a port, e.g. http://127.0.0.1:8787")
+        port = parts.port
+    else:
+        server = ctx.Process(target=run_server, args=(port_q, stop_ev, args), daemon=True)
+        server.start()
+        port = port_q.get(timeout=30)
     start_at = time.time() + 1.0
     loaders = [
         ctx.Process(target=load_proc, args=(port, start_at, args.duration, args.threads, p, args.client, res_q))
@@ -159,9 +169,11 @@ def main() -> int:
         lat.extend(lt)
     for p in loaders:
         p.join()
-    stop_ev.set()
-    served, server_cpu = port_q.get(timeout=30)
-    server.join(timeout=10)
+    served, server_cpu = 0, 0.0
+    if server is not None:
+        stop_ev.set()
+        served, server_cpu = port_q.get(timeout=30)
+        server.join(timeout=10)
 
     total = sum(statuses.values())
     lat.sort()

@@ -63,40 +63,42 @@ def _short_id(value: str | None, width: int = 24) -> str:
     return value if len(value) <= width else value[: width - 2] + ".."
 
 
-def format_event(ev: SandboxEvent, *, verbose: int = 0) -> Text:
-    """One live line (plus problem lines at -v) for an event the sandbox saw."""
-    from rich.text import Text
-
+def event_segments(ev: SandboxEvent, *, verbose: int = 0) -> list[tuple[str, str]]:
+    """One live line (plus problem lines at -v) as ``(text, rich style)`` pieces."""
     style = _STYLES.get(ev.verdict, "")
-    line = Text(ev.received_at.astimezone().strftime("%H:%M:%S"), style="dim")
-    line.append(" ")
+    seg: list[tuple[str, str]] = [(ev.received_at.astimezone().strftime("%H:%M:%S"), "dim"), (" ", "")]
     if ev.flow == "correlation":
-        line.append(f"booking {ev.order_id} ", style="bold")
-        line.append(ev.verdict, style=style)
-        line.append(f": {ev.message}")
-        return line
-    line.append(f"{ev.flow:<6} ")
-    line.append(ev.event_type or "-")
+        seg += [(f"booking {ev.order_id} ", "bold"), (ev.verdict, style), (f": {ev.message}", "")]
+        return seg
+    seg += [(f"{ev.flow:<6} ", ""), (ev.event_type or "-", "")]
     if ev.flow == "server":
-        line.append(" ")
-        line.append(_short_id(ev.event_id), style="dim")
-        line.append(" ")
-        line.append("---" if ev.status is None else str(ev.status), style=style)
-    line.append(" ")
+        status = "---" if ev.status is None else str(ev.status)
+        seg += [(" ", ""), (_short_id(ev.event_id), "dim"), (" ", ""), (status, style)]
     verdict = ev.verdict
     if ev.fault and ev.verdict != "fault":
         verdict += f" (fault {ev.fault})"
-    line.append(verdict, style=style)
+    seg += [(" ", ""), (verdict, style)]
     if ev.client_id and verbose:
-        line.append(f" client={ev.client_id}", style="dim")
+        seg.append((f" client={ev.client_id}", "dim"))
     if ev.message:
-        line.append(f"  {ev.message}", style="dim" if ev.verdict in ("accepted", "ok", "duplicate") else "")
+        seg.append((f"  {ev.message}", "dim" if ev.verdict in ("accepted", "ok", "duplicate") else ""))
     if verbose:
-        for p in ev.problems:
-            line.append(f"\n    {p['severity']}: {p['path'] or 'event'}: {p['message']}", style="dim")
+        seg += [(f"\n    {p['severity']}: {p['path'] or 'event'}: {p['message']}", "dim") for p in ev.problems]
     elif ev.verdict == "warning" and ev.problems:
-        line.append(f"  ({len(ev.problems)} warning(s); -v shows them)", style="dim")
-    return line
+        seg.append((f"  ({len(ev.problems)} warning(s); -v shows them)", "dim"))
+    return seg
+
+
+def format_event(ev: SandboxEvent, *, verbose: int = 0) -> Text:
+    """The live line as rich text, for a colour terminal."""
+    from rich.text import Text
+
+    return Text.assemble(*event_segments(ev, verbose=verbose))
+
+
+def plain_event(ev: SandboxEvent, *, verbose: int = 0) -> str:
+    """The live line as plain text (pipes, files, NO_COLOR): cheap enough for thousands a second."""
+    return "".join(text for text, _ in event_segments(ev, verbose=verbose))
 
 
 def _read_key(key_file: Path | None, environ: dict[str, str]) -> str | None:
@@ -243,6 +245,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         import contextlib
         import signal
+        import sys
         import threading
 
         from rapido_cli.output import print_json_line
@@ -251,16 +254,21 @@ def register(app: typer.Typer) -> None:
         key = _read_key(key_file, app.environ)
         lock = threading.Lock()
         verbose = app.verbose
+        # rich only for a colour terminal; plain writes elsewhere keep up with a benchmark's rate
+        rich_lines = app.color and sys.stderr.isatty()
 
         def on_event(ev: SandboxEvent) -> None:
             with lock:
                 if app.json:
                     print_json_line(ev.to_dict())
-                    import sys
-
                     sys.stdout.flush()
-                if not app.quiet:
+                if app.quiet:
+                    return
+                if rich_lines:
                     app.err.print(format_event(ev, verbose=verbose), soft_wrap=True)
+                else:
+                    sys.stderr.write(plain_event(ev, verbose=verbose) + "\n")
+                    sys.stderr.flush()
 
         cfg = SandboxConfig(
             host=host,
