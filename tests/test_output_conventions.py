@@ -360,3 +360,24 @@ def test_help_colour_on_a_terminal_and_not_with_no_color() -> None:
     assert code == 0
     assert "Usage" in out
     assert not colour_codes(out)
+
+
+@needs("validate")
+def test_closed_pipe_is_not_a_traceback(tmp_path: Path) -> None:
+    """`rapido validate big.jsonl | head -1`: the reader goes away; no traceback, no hang."""
+    events = tmp_path / "big.jsonl"
+    line = '{"userId": "u1", "event": {"type": "order.confirmed", "id": "e%d"}, "attributes": {}}\n'
+    events.write_text("".join(line % i for i in range(5000)), encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rapido_cli", "validate", str(events)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=clean_env(),
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(100)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    code = proc.wait(timeout=60)
+    assert "Traceback" not in err, err[-2000:]
+    assert code != 0
