@@ -95,7 +95,7 @@ class _Reporter:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._out = sys.stdout
-        self.shown_invalid = 0
+        self.broken = False
         import orjson
 
         self._dumps = orjson.dumps
@@ -103,7 +103,29 @@ class _Reporter:
     # ---- per line (called on the collecting thread)
 
     def on_result(self, r: LineResult) -> None:
+        try:
+            self._on_result(r)
+        except BrokenPipeError:
+            self._stdout_closed()
+
+    def _stdout_closed(self) -> None:
+        """The reader of our stdout went away (``| head``): stop the run cleanly, output nowhere."""
+        import os
+
+        if self.broken:
+            return
+        self.broken = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        if self.replayer is not None:
+            self.replayer.stop()
+        print("stdout was closed: stopping (progress is saved)", file=sys.stderr, flush=True)
+
+    def _on_result(self, r: LineResult) -> None:
         app = self.app
+        if self.broken:
+            return
         if app.json:
             self._out.write(self._dumps(r.to_json()).decode() + "\n")
             return
@@ -198,8 +220,11 @@ class _Reporter:
         if self.progress is not None:
             self.progress.stop()
             self.progress = None
-        if self.app.json:
-            self._out.flush()
+        if self.app.json and not self.broken:
+            try:
+                self._out.flush()
+            except BrokenPipeError:
+                self._stdout_closed()
 
 
 def _render_summary(app: AppContext, s: Summary, *, dead_letter: Path | None, journal: Path | None) -> None:
@@ -401,11 +426,16 @@ def replay(
 
     if replayer.read_error:
         app.warn(replayer.read_error)
-    if app.json:
-        print_json_line({"summary": summary.to_json()})
-        sys.stdout.flush()
-    else:
-        _render_summary(app, summary, dead_letter=dead_letter, journal=journal_path)
+    try:
+        if reporter.broken:
+            pass
+        elif app.json:
+            print_json_line({"summary": summary.to_json()})
+            sys.stdout.flush()
+        else:
+            _render_summary(app, summary, dead_letter=dead_letter, journal=journal_path)
+    except BrokenPipeError:
+        reporter._stdout_closed()
     code = summary.exit_code
     if summary.unauthorized:
         app.err.print(

@@ -327,6 +327,7 @@ class Replayer:
         self.sender_kind = ""
         self.started = 0.0
         self._expected = 0
+        self._bug: BaseException | None = None
 
     # ------------------------------------------------------------ control (signal-safe)
 
@@ -396,9 +397,10 @@ class Replayer:
                 dead.close()
             if factory is not None and not self._abort.is_set():
                 factory.close()
+        if self._bug is not None:
+            raise self._bug
         if self.journal is not None and not opts.dry_run:
-            with contextlib.suppress(Exception):
-                self.journal.end_run(s.run_id, int(s.exit_code), s.to_json())
+            self.journal.end_run(s.run_id, int(s.exit_code), s.to_json())
         return s
 
     def _collect(self, source: str, writer: JournalWriter | None, dead: IO[bytes] | None, n_workers: int) -> None:
@@ -618,6 +620,9 @@ class Replayer:
                         continue
         except OSError as exc:
             self.read_error = f"{source}: read error: {exc.strerror or exc}"
+        except BaseException as exc:  # noqa: BLE001 - a bug: stop everything; run() re-raises it
+            self._bug = exc
+            self._stop.set()
         finally:
             if checker is not None:
                 checker.close()
@@ -674,6 +679,9 @@ class Replayer:
                     with self._lock:
                         self.in_flight -= 1
                 self._emit(result)
+        except BaseException as exc:  # noqa: BLE001 - a bug: stop everything; run() re-raises it
+            self._bug = exc
+            self._stop.set()
         finally:
             with contextlib.suppress(OSError):
                 sender.close()
