@@ -234,3 +234,31 @@ def test_help_has_examples(tmp_path: Path) -> None:
     assert "rapido sandbox --port 0" in r.stdout
     assert "RAPIDO_SANDBOX_KEY" in r.stdout
     assert "bridge.js" in r.stdout
+
+
+def test_rich_and_plain_lines_agree() -> None:
+    from datetime import UTC, datetime
+
+    from rapido_cli.cli.sandbox_cmd import format_event, plain_event
+    from rapido_cli.sandbox import SandboxEvent
+
+    at = datetime(2024, 1, 15, 10, 30, tzinfo=UTC)
+    events = [
+        SandboxEvent("server", at, "accepted", 200, "order.confirmed", "evt_" + "a" * 40),
+        SandboxEvent("server", at, "accepted", 200, "order.confirmed", "evt_1", fault="drop-after"),
+        SandboxEvent("server", at, "dropped", None, "order.confirmed", "evt_2", fault="drop"),
+        SandboxEvent(
+            "pwa", at, "warning", 200, "page_view", problems=[{"path": "x", "message": "m", "severity": "warning"}]
+        ),
+        SandboxEvent("correlation", at, "missed", order_id="FL_1", message="no server event"),
+    ]
+    for ev in events:
+        for verbose in (0, 1):
+            assert format_event(ev, verbose=verbose).plain == plain_event(ev, verbose=verbose)
+    lines = [plain_event(ev)[9:] for ev in events]  # without the local time
+    assert lines[0] == "server order.confirmed evt_aaaaaaaaaaaaaaaaaa.. 200 accepted"
+    assert lines[1].endswith("200 accepted (fault drop-after)")
+    assert lines[2].endswith("--- dropped (fault drop)")
+    assert lines[3] == "pwa    page_view warning  (1 warning(s); -v shows them)"
+    assert lines[4] == "booking FL_1 missed: no server event"
+    assert "warning: x: m" in plain_event(events[3], verbose=1)
