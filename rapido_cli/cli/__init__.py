@@ -2,7 +2,8 @@
 
 Command modules import only typer at module level; everything heavy is imported inside the
 command functions, so ``rapido --help`` and tab completion stay fast (``tests/test_cli_help.py``
-checks that ``--help`` imports none of httpx, pydantic, keyring or yaml).
+checks that no ``--help`` imports httpx, pydantic, keyring, yaml or rich.progress, and
+``tests/test_completions.py`` that a completion imports none of them, nor rich).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typer.core import TyperGroup
 
 from rapido_cli._version import __version__
 
-#: Modules that add commands, in the order their commands appear in help.
+#: Modules that add commands (a missing one is skipped). The root listing orders and groups the
+#: commands by TASK_PANELS below, whatever the order here.
 COMMAND_MODULES = (
     "rapido_cli.cli.send",
     "rapido_cli.cli.validate_cmd",
@@ -30,8 +32,8 @@ COMMAND_MODULES = (
     "rapido_cli.cli.sandbox_cmd",
 )
 
-#: The root listing groups commands by task; this table is the one place that says which.
-#: A command not named here keeps the panel its module gave it (or "Commands").
+#: The root listing groups commands by task, in this order; this table is the one place that says
+#: which. A command not named here keeps the panel its module gave it, after the known ones.
 PANEL_SEND = "Send events"
 PANEL_CHECK = "Check data"
 PANEL_BULK = "Bulk: backfill and cron"
