@@ -96,7 +96,7 @@ def describe(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        text = str(value) if value.bit_length() < 200 else f"an integer with {len(str(abs(value)))} digits"
+        text = str(value) if value.bit_length() < 200 else f"an integer with {_digits(value)} digits"
         return f"the number {text}"
     if isinstance(value, float):
         return f"the number {value!r}"
@@ -109,9 +109,17 @@ def describe(value: Any) -> str:
     return f"a {type(value).__name__} value"
 
 
+def _digits(n: int) -> int:
+    """Decimal digits of ``n`` (estimated beyond Python's int-to-str limit rather than raising)."""
+    try:
+        return len(str(abs(n)))
+    except ValueError:
+        return int(abs(n).bit_length() * 0.30102999566398120) + 1
+
+
 def _short_number(v: int | float) -> str:
     if isinstance(v, int) and v.bit_length() >= 200:
-        return f"(an integer with {len(str(abs(v)))} digits)"
+        return f"(an integer with {_digits(v)} digits)"
     return repr(v)
 
 
@@ -496,7 +504,7 @@ def _check_time(name: str, v: Any, add: Any) -> int | None:
         add(Problem(p, f"{name} is negative ({v!r}); Unix seconds count from 1970"))
         return None
     if v >= _SECONDS_CEILING:
-        digits = len(str(int(v)))
+        digits = _digits(int(v))
         if digits == 13:
             add(
                 Problem(

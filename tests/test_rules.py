@@ -194,6 +194,12 @@ def test_never_raises_on_deep_or_odd_values() -> None:
         cur = cur["a"]
     e = with_attrs(note=deep)
     assert check_server_event(e)  # too big / too deep: reported, not raised
+    huge = 10**5000  # beyond Python's int-to-str limit
+    assert (
+        "digits"
+        in errors(check_server_event(with_attrs(amount_total=huge, start_time=huge)))["attributes.amount_total"]
+    )
+    assert "too large" in errors(check_server_event(with_attrs(start_time=huge)))["attributes.start_time"]
     odd = {1: 2, None: [], ("t",): 1.5}
     assert check_server_event(odd)
     assert check_server_event({"userId": "u", "event": {"type": ["x"], "id": {}}, "attributes": {}, "schemaVersion": 1})
