@@ -31,7 +31,8 @@ The table ``deliveries`` is keyed by ``(target, event_id)``: ``target`` is
 ``error``      one line: what went wrong (validation problems, or the server's message)
 ``order_id``   ``attributes.orderId``; ``event_type``: ``event.type``
 ``first_at``   / ``last_at``: when first and last recorded, Unix seconds (UTC) as REAL
-``raw``        the line exactly as read (without its line end), for ``failed`` and ``invalid`` rows only (so
+``raw``        the line as read (without its line end; bytes that are not UTF-8 become U+FFFD), for
+               ``failed`` and ``invalid`` rows only (so
                ``history --export`` can write them back); NULL once sent
 ``source``     ``FILE:LINE`` where the event was last read
 ``run_id``     the run that last wrote the row (table ``runs``)
@@ -513,7 +514,7 @@ class JournalWriter:
                 try:
                     _write(self._conn, self.target, self.run_id, batch)
                     self.written += len(batch)
-                except sqlite3.Error as exc:
+                except (sqlite3.Error, ValueError) as exc:  # ValueError: text SQLite cannot store
                     self._error = exc
                 batch = []
             for w in waiters:

@@ -412,3 +412,31 @@ def test_proxy_from_environment_goes_through_httpx(tmp_path: Path, monkeypatch: 
         assert s.sent == 3
         # a forward proxy receives the absolute URL
         assert {r.path for r in proxy.requests} == {"http://partner-api.invalid/api/ota/event"}
+
+
+def test_auto_rate_against_a_rate_limited_sandbox(tmp_path: Path, sandbox: Any) -> None:
+    sb = sandbox(rate_limit=100)
+    f = write_events(tmp_path / "e.jsonl", 300)
+    policy = RetryPolicy(max_attempts=30, base=0.05, cap=0.5, retry_after_cap=1.0)
+    t0 = time.monotonic()
+    s = run(sb.url, f, concurrency=16, rate="auto", retry=policy, max_attempts=30)
+    elapsed = time.monotonic() - t0
+    assert s.sent == 300 and s.failed == 0
+    assert len(sb.settle().accepted) == 300
+    # adapted: few 429s (the first burst finds the limit), and not far below the limit
+    assert s.throttled <= 0.1 * (s.sent + s.retries)
+    assert elapsed < 300 / 100 * 1.6
+
+
+def test_non_utf8_line_is_invalid_verbatim_in_dead_letter(tmp_path: Path, sandbox: Any) -> None:
+    sb = sandbox()
+    bad = b'{"userId": "caf\xe9"}'
+    f = tmp_path / "latin1.jsonl"
+    f.write_bytes(orjson.dumps(event(1)) + b"\n" + bad + b"\n" + orjson.dumps(event(2)) + b"\n")
+    dead = tmp_path / "dead.jsonl"
+    with Journal(tmp_path / "j.sqlite3") as j:
+        s = run(sb.url, f, j, dead_letter=dead)
+        assert (s.sent, s.invalid) == (2, 1)
+        (row,) = j.query(outcome="invalid")
+        assert row.raw == '{"userId": "caf\ufffd"}'
+    assert dead.read_bytes() == bad + b"\n"

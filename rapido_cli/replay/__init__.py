@@ -485,10 +485,9 @@ class Replayer:
                 # The line as read, without its line end (history --export adds one back).
                 line = r.raw[:-1] if r.raw.endswith(b"\n") else r.raw
                 line = line[:-1] if line.endswith(b"\r") else line
-                try:
-                    raw_text = line.decode("utf-8")
-                except UnicodeDecodeError:
-                    raw_text = line.decode("utf-8", "surrogateescape")
+                # Not UTF-8 (never valid JSON anyway): U+FFFD in the journal; the dead-letter
+                # file keeps the exact bytes.
+                raw_text = line.decode("utf-8", "replace")
             writer.put(
                 Record(
                     event_id=r.event_id,
