@@ -970,12 +970,9 @@ class Sandbox:
         known = self.ledger.lookup(key)
         verdict = "duplicate"
         if known is None:
-            ev.request_id = new_request_id()
-            success = orjson.dumps(
-                {"success": True, "code": CODE_OK, "timestamp": iso_seconds(ev.received_at), "requestId": ev.request_id}
-            )
-            known = self.ledger.remember(key, digest, 200, success)
-            if known[2] is success:
+            mine = (digest, new_request_id(), iso_seconds(ev.received_at))
+            known = self.ledger.remember(key, mine)
+            if known is mine:
                 verdict = "accepted"
         if known[0] != digest:
             self._finish(
@@ -991,8 +988,8 @@ class Sandbox:
                 drop=drop_after,
             )
             return
-        if verdict == "duplicate":
-            ev.request_id = _short(orjson.loads(known[2]).get("requestId"))
+        ev.request_id = known[1]
+        success = orjson.dumps({"success": True, "code": CODE_OK, "timestamp": known[2], "requestId": known[1]})
         if ev.event_type and ev.event_type.startswith("order.") and ev.order_id:
             match = self.correlator.server_order(ev.order_id, ev.received_at)
             if match == "matched":
@@ -1002,7 +999,7 @@ class Sandbox:
         if problems:
             ev.message = (ev.message + "; " if ev.message else "") + f"{len(problems)} warning(s)"
         self._finish(
-            h, ev, t0, known[1], CODE_OK, "", None, verdict=verdict, body=known[2], headers=rl_headers, drop=drop_after
+            h, ev, t0, 200, CODE_OK, "", None, verdict=verdict, body=success, headers=rl_headers, drop=drop_after
         )
 
     @staticmethod

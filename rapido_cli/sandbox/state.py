@@ -116,8 +116,9 @@ class Ledger:
 
     def __init__(self, keep: int, store: JsonlWriter | None) -> None:
         self._lock = threading.Lock()
-        # (client id, event id) -> (content hash, status, body): a repeat gets the stored answer.
-        self._answers: dict[tuple[str, str], tuple[bytes, int, bytes]] = {}
+        # (client id, event id) -> (content hash, requestId, timestamp): a repeat gets the same
+        # answer, rebuilt from these (compact: a long replay keeps millions of them).
+        self._answers: dict[tuple[str, str], tuple[bytes, str, str]] = {}
         self._recent: deque[SandboxEvent] = deque(maxlen=keep)
         self._seq = 0
         self._by_verdict: Counter[str] = Counter()
@@ -129,15 +130,15 @@ class Ledger:
         self._last: float | None = None
         self.store = store
 
-    def lookup(self, key: tuple[str, str]) -> tuple[bytes, int, bytes] | None:
-        """The stored answer for an event id already accepted, if any."""
+    def lookup(self, key: tuple[str, str]) -> tuple[bytes, str, str] | None:
+        """``(content hash, requestId, timestamp)`` of an event id already accepted, if any."""
         with self._lock:
             return self._answers.get(key)
 
-    def remember(self, key: tuple[str, str], digest: bytes, status: int, body: bytes) -> tuple[bytes, int, bytes]:
+    def remember(self, key: tuple[str, str], answer: tuple[bytes, str, str]) -> tuple[bytes, str, str]:
         """Keep the answer for ``key`` unless a concurrent request stored one first; return the winner."""
         with self._lock:
-            return self._answers.setdefault(key, (digest, status, body))
+            return self._answers.setdefault(key, answer)
 
     def record(self, ev: SandboxEvent) -> None:
         """Count one event, keep it in the window and append it to the store."""
