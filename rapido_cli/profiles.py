@@ -382,6 +382,11 @@ def _keyring_call(what: str, fn: Any, timeout: float | None, no_backend_hint: st
         ) from None
     except keyring.errors.PasswordDeleteError:
         raise
+    except keyring.errors.KeyringLocked:
+        raise ConfigError(
+            f"the keyring is locked and could not be unlocked to {what} (no one to answer the unlock prompt)",
+            hint=f"unlock it (log in to the desktop session), or set {KEY_ENV} for unattended runs",
+        ) from None
     except _backend_errors() as exc:
         # The exception text is not shown: some backends put what they were given into it.
         raise ConfigError(

@@ -265,8 +265,11 @@ def test_set_key_prompts_hidden_on_a_terminal(tmp_path: Path) -> None:
 
 
 def _secret_service_reason() -> str | None:
+    # Only inside scripts/with-keyring.sh (a throwaway keyring): never write to a developer's own keyring.
+    if os.environ.get("RAPIDO_KEYRING_SESSION") != "1":
+        return "needs the throwaway keyring of scripts/with-keyring.sh"
     if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
-        return "no D-Bus session (run under scripts/with-keyring.sh)"
+        return "no D-Bus session"
     try:
         from keyring.backends import SecretService
 
@@ -322,3 +325,55 @@ def test_real_keyring_set_key_then_send(secret_service: None, tmp_path: Path, ra
         res = rapido("profile", "delete-key", name, env=env)
     assert res.code == 0 and "deleted" in res.stdout
     assert rapido(*SEND, env=env).code == 3
+
+
+LOCKED_SCRIPT = r"""
+import json, os, subprocess, sys, time
+import secretstorage
+
+def rapido(*args, stdin=None):
+    p = subprocess.run([sys.executable, "-m", "rapido_cli", *args], input=stdin, capture_output=True, text=True,
+                       timeout=60)
+    return {"code": p.returncode, "out": p.stdout, "err": p.stderr}
+
+out = {"set": rapido("profile", "set-key", "locked", stdin=os.environ["KEY"] + "\n")}
+conn = secretstorage.dbus_init()
+collection = secretstorage.get_default_collection(conn)
+collection.lock()
+out["locked"] = collection.is_locked()
+start = time.monotonic()
+out["send"] = rapido("send", "--user", "u1", "--type", "payment.completed", "--attr", "orderId=FL_1",
+                     "--attr", "amount_total=1", "--max-attempts", "1")
+out["send_s"] = time.monotonic() - start
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.keyring_real
+def test_real_locked_keyring_fails_fast_with_exit_3(secret_service: None, tmp_path: Path, sandbox: Sandbox) -> None:
+    # A nested throwaway session: locking it must not disturb the keyring other tests use.
+    script = tmp_path / "locked.py"
+    script.write_text(LOCKED_SCRIPT)
+    cfg = write_cfg(tmp_path / "profiles.yaml", sandbox.url, name="locked")
+    env = {k: v for k, v in os.environ.items() if k != "RAPIDO_KEYRING_SESSION"}
+    env.update(
+        {
+            "RAPIDO_CONFIG": str(cfg),
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring",
+            "RAPIDO_KEYRING_TIMEOUT": "5",
+            "KEY": TEST_KEY,
+        }
+    )
+    wrapper = Path(__file__).parent.parent / "scripts" / "with-keyring.sh"
+    proc = subprocess.run(
+        [str(wrapper), sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["set"]["code"] == 0, out
+    assert out["locked"] is True
+    assert out["send"]["code"] == 3, out
+    assert "locked" in out["send"]["err"] and "RAPIDO_CLIENT_KEY" in out["send"]["err"]
+    assert out["send_s"] < 30  # fails (or times out) instead of waiting for an unlock nobody answers
+    assert TEST_KEY not in proc.stdout + proc.stderr
+    assert accepted(sandbox) == []
