@@ -171,13 +171,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-hyperfine", action="store_true", help="use the built-in loop even if hyperfine exists")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON on stdout")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--rapido", help="the `rapido` to measure (default: next to this Python, else on PATH)")
+    parser.add_argument("--http", help="httpie's `http` to compare with (default: next to this Python, else on PATH)")
     args = parser.parse_args(argv)
 
-    rapido = find_tool("rapido")
+    rapido = args.rapido or find_tool("rapido")
     if rapido is None:
         print("bench_startup: no `rapido` found (pip install -e .)", file=sys.stderr)
         return 2
-    http = find_tool("http")
+    http = args.http or find_tool("http")
     if http is None:
         print(
             "bench_startup: httpie's `http` not found: skipping the comparison with `http --version`", file=sys.stderr
