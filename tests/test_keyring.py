@@ -19,7 +19,7 @@ import keyring.backends.fail
 import pytest
 import yaml
 from conftest import TEST_KEY
-from test_keyring_support import HangingKeyring, MemoryKeyring, subprocess_env
+from test_keyring_support import HangingKeyring, LockedKeyring, MemoryKeyring, subprocess_env
 from typer.testing import CliRunner
 
 from rapido_cli.cli import build_app
@@ -202,6 +202,14 @@ def test_a_locked_keyring_does_not_hang_a_cron_send(tmp_path: Path, rapido) -> N
     assert res.code == 3, res.output
     assert "did not answer" in res.stderr and "RAPIDO_CLIENT_KEY" in res.stderr
     assert time.monotonic() - start < 10
+
+
+def test_a_locked_keyring_that_cannot_prompt_says_so(cli, use_backend) -> None:
+    use_backend(LockedKeyring())
+    write_cfg(cli.cfg)
+    res = cli(*SEND)
+    assert res.exit_code == 3
+    assert "the keyring is locked" in res.output and "RAPIDO_CLIENT_KEY" in res.output
 
 
 def test_bad_timeout_value(cli, use_backend) -> None:

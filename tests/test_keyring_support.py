@@ -108,3 +108,15 @@ def subprocess_env(backend: str, tmp_path: Path) -> dict[str, str]:
         "PYTHONPATH": pythonpath,
         "RAPIDO_TEST_KEYRING_FILE": str(tmp_path / "keyring.json"),
     }
+
+
+class LockedKeyring(KeyringBackend):
+    priority = 1  # type: ignore[assignment]
+
+    def get_password(self, service: str, username: str) -> str | None:
+        from keyring.errors import KeyringLocked
+
+        raise KeyringLocked("Failed to unlock the collection!")
+
+    set_password = get_password  # type: ignore[assignment]
+    delete_password = get_password  # type: ignore[assignment]
