@@ -131,9 +131,29 @@ def test_missing_and_unreadable_files_exit_2(tmp_path: Path) -> None:
     res = run_cli("validate", str(DATA / "good" / "flight.json"), str(tmp_path / "nope.json"))
     assert res.returncode == 2
     assert b"nope.json: error: cannot read: No such file or directory" in res.stdout
-    res = run_cli("validate", str(tmp_path), "--json")
+    (tmp_path / "link.jsonl").symlink_to(tmp_path / "gone.jsonl")
+    res = run_cli("validate", str(tmp_path / "link.jsonl"), "--json")
     assert res.returncode == 2
-    assert json.loads(res.stdout)["problems"][0]["message"] == "cannot read: is a directory"
+    doc = json.loads(res.stdout)
+    assert doc["valid"] is False and doc["problems"][0]["line"] == 0
+    assert doc["summary"][0]["readable"] is False
+
+
+def test_a_directory_stands_for_its_event_files(tmp_path: Path) -> None:
+    good = DATA / "good"
+    (tmp_path / "a").mkdir()
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "a" / "flight.json").write_bytes((good / "flight.json").read_bytes())
+    (tmp_path / "hotel.yaml").write_bytes((good / "hotel.json").read_bytes())
+    (tmp_path / ".git" / "x.json").write_text("not json")
+    (tmp_path / "notes.txt").write_text("not events")
+    report = validate_paths([tmp_path])
+    assert [f.file for f in report.files] == [str(tmp_path / "a" / "flight.json"), str(tmp_path / "hotel.yaml")]
+    assert report.valid and report.events == 2
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    report = validate_paths([empty])
+    assert report.valid and report.warnings == 1 and "no .json" in report.problems[0].message
 
 
 def test_stdin_is_sniffed() -> None:

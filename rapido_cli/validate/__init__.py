@@ -15,6 +15,7 @@ Duplicate ids are tracked as 64-bit hashes in a compact table, not as strings.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -231,11 +232,23 @@ class Validator:
 
     # -- inputs -----------------------------------------------------------------------------
     def validate_path(self, path: str | Path, *, stdin: IO[bytes] | None = None, fmt: Format | None = None) -> None:
-        """Validate one file (``"-"``: ``stdin``, default the process's standard input)."""
+        """Validate one file (``"-"``: ``stdin``, default the process's standard input).
+
+        A directory stands for the event files under it (by extension, hidden ones skipped).
+        """
         name = str(path)
         if name == STDIN_NAME:
             stream = stdin if stdin is not None else sys.stdin.buffer
             self.validate_stream(STDIN_NAME, stream, fmt)
+            return
+        if os.path.isdir(name):
+            found = _event_files(Path(name))
+            if not found:
+                fs = FileSummary(name, format="dir")
+                self.report.files.append(fs)
+                self._emit(fs, 0, "", f"no {', '.join(FORMATS)} files in this directory", "warning")
+            for child in found:
+                self.validate_path(child, fmt=fmt)
             return
         fs = FileSummary(name)
         try:
@@ -367,6 +380,16 @@ class Validator:
                     self._emit(fs, id_line, "event.id", self._dup_message(item.obj, prev), "error")
         if fs.events == 0 and fs.errors == 0:
             self._emit(fs, 1, "", "no events in this file", "warning")
+
+
+def _event_files(root: Path) -> list[Path]:
+    """Files under ``root`` with an event extension, sorted, skipping hidden files and folders."""
+    out = []
+    for p in root.rglob("*"):
+        rel = p.relative_to(root).parts
+        if p.suffix.lower() in FORMATS and not any(part.startswith(".") for part in rel) and p.is_file():
+            out.append(p)
+    return sorted(out)
 
 
 def _read_head(stream: IO[bytes], limit: int = 1 << 20) -> bytes:
