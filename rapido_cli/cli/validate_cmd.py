@@ -33,7 +33,8 @@ class Format(StrEnum):
 VALIDATE_HELP = """Check event files for everything a server would reject, at its line.
 
 Reads .json (an object or an array), .jsonl/.ndjson (one event per line),
-.yaml/.yml (one document, a list, or several documents), - for stdin.
+.yaml/.yml (one document, a list, or several documents), - for stdin;
+a directory means the event files under it.
 Each problem: FILE:LINE: FIELD.PATH: error|warning: message.
 Event ids must be unique within and across the files.
 Exit status: 0 valid, 1 invalid, 2 a file is missing or unreadable.
@@ -63,7 +64,9 @@ def validate(
     app: AppContext,
     files: Annotated[
         list[str],
-        typer.Argument(metavar="FILE...", help="Files to check (- for standard input).", show_default=False),
+        typer.Argument(
+            metavar="FILE...", help="Files or directories to check (- for standard input).", show_default=False
+        ),
     ],
     kind: Annotated[Kind, typer.Option("--kind", help="Server events or captured PWA events.")] = Kind.server,
     strict: Annotated[bool, typer.Option("--strict", help="Warnings count as errors (exit 1).")] = False,
