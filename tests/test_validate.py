@@ -318,3 +318,28 @@ def test_whole_file_formats_have_a_size_ceiling(monkeypatch: pytest.MonkeyPatch)
     report = validate_paths([DATA / "good" / "flight.json"])
     assert report.exit_code == 1 and "JSON Lines" in report.problems[0].message
     assert validate_paths([DATA / "good" / "seed.jsonl"]).valid  # streamed: no ceiling
+
+
+def test_a_sandbox_store_is_validated_by_flow(tmp_path: Path) -> None:
+    """`rapido validate --kind pwa store.jsonl` checks what a real sandbox recorded."""
+    import httpx
+
+    from rapido_cli.sandbox import Sandbox, SandboxConfig
+
+    store = tmp_path / "store.jsonl"
+    headers = {"x-client-id": "acme", "x-client-service": "flights", "x-client-app-id": "pwa", "authorization": "k"}
+    pwa_ok = {"eventType": "page_view", "properties": {"timestamp": "2024-01-15T10:30:00.000Z", "session_id": "s"}}
+    pwa_warn = {"eventType": "PageView", "properties": '{"timestamp": "2024-01-15T10:30:00.000Z", "session_id": "s"}'}
+    with Sandbox(SandboxConfig(host="127.0.0.1", port=0, store=store)) as sb, httpx.Client(base_url=sb.url) as c:
+        assert c.post("/api/ota/event", json=FLIGHT, headers=headers).status_code == 200
+        bad = dict(FLIGHT, event={"type": "order.confirmed", "id": "x2"}, schemaVersion=2)
+        assert c.post("/api/ota/event", json=bad, headers=headers).status_code == 400
+        assert c.post("/pwa/events", json=pwa_ok).status_code < 300
+        assert c.post("/pwa/events", json=pwa_warn).status_code < 300
+    report = validate_paths([store], "pwa")
+    assert report.files[0].format == "jsonl (sandbox store)"
+    assert report.events == 2 and report.errors == 0
+    assert [(p.line, p.path) for p in report.problems] == [(4, "eventType")]
+    report = validate_paths([store], "server")
+    assert report.events == 2
+    assert [(p.line, p.path) for p in report.problems if p.severity == "error"] == [(2, "schemaVersion")]

@@ -328,6 +328,8 @@ class Validator:
         limit = MAX_EVENT_BYTES
         lineno = 0
         events = 0
+        store: bool | None = None  # a `rapido sandbox --store` file: check the events it recorded
+        kind = self.report.kind
         for raw in lines:
             lineno += 1
             try:
@@ -338,10 +340,20 @@ class Validator:
                     if message:
                         emit(fs, lineno, "", message, "error")
                     continue
+            n = len(raw)
+            size: int | None
+            if store is None:
+                store = _is_store_record(obj)
+                if store:
+                    fs.format = "jsonl (sandbox store)"
+            if store:
+                if type(obj) is not dict or obj.get("flow") != kind:
+                    continue  # the other flow, or a correlation finding
+                obj = obj.get("event")
+                size = None
+            else:
+                size = n if n <= limit else len(raw.removeprefix(BOM).strip())
             events += 1
-            size = len(raw)
-            if size > limit:
-                size = len(raw.removeprefix(BOM).strip())
             problems = check(obj, size=size)
             if problems:
                 for p in problems:
@@ -380,6 +392,11 @@ class Validator:
                     self._emit(fs, id_line, "event.id", self._dup_message(item.obj, prev), "error")
         if fs.events == 0 and fs.errors == 0:
             self._emit(fs, 1, "", "no events in this file", "warning")
+
+
+def _is_store_record(obj: Any) -> bool:
+    """Whether ``obj`` is a record of a ``rapido sandbox --store`` file (the event wrapped)."""
+    return type(obj) is dict and obj.keys() >= {"flow", "received_at", "event"}
 
 
 def _event_files(root: Path) -> list[Path]:
