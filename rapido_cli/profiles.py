@@ -361,10 +361,6 @@ def _backend_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
-class KeyringBackendBug(RuntimeError):
-    """An unexpected exception from a keyring backend, stripped of its message (it may quote the key)."""
-
-
 def _keyring_call(what: str, fn: Any, timeout: float | None, no_backend_hint: str) -> Any:
     import keyring.errors
 
@@ -392,15 +388,17 @@ def _keyring_call(what: str, fn: Any, timeout: float | None, no_backend_hint: st
         raise ConfigError(
             f"the keyring failed to {what}: {type(exc).__name__}", hint=f"set {KEY_ENV} instead, or fix the keyring"
         ) from None
-    except Exception as exc:  # noqa: BLE001 - re-raised as a bug below, only without its message
-        # Not a keyring error we know: a bug (ours or the backend's), so it keeps its traceback, but
-        # without the original message or chain, which may quote the key it was handed.
+    except Exception as exc:  # noqa: BLE001 - a broken backend is reported, not a crash (as twine does)
+        # Backends raise all sorts (D-Bus, OS, their own libraries). Name the backend and the error
+        # type, never the message, which may quote the key it was handed.
         import keyring
 
         backend = type(keyring.get_keyring())
-        raise KeyringBackendBug(
-            f"{backend.__module__}.{backend.__qualname__} raised {type(exc).__module__}.{type(exc).__qualname__} "
-            f"when asked to {what} (its message is not shown: it may hold the key)"
+        raise ConfigError(
+            f"the keyring backend {backend.__module__}.{backend.__qualname__} failed to {what}: "
+            f"{type(exc).__name__} (its message is not shown: it may hold the key)",
+            hint=f"set {KEY_ENV} or use `key: env:VAR` / `key: file:PATH`; or choose another backend "
+            "(PYTHON_KEYRING_BACKEND, `keyring --list-backends`)",
         ) from None
 
 

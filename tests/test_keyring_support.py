@@ -1,5 +1,8 @@
 """Keyring backends for tests (no test functions here).
 
+Their priority is negative so that importing this module never adds them to keyring's automatic
+choice or chain (a hanging backend in the chain would hang every test that touches the keyring).
+
 - ``MemoryKeyring``: in-process, set with ``keyring.set_keyring``.
 - ``FileKeyring``: shared by subprocesses through a JSON file named by ``RAPIDO_TEST_KEYRING_FILE``;
   select it with ``PYTHON_KEYRING_BACKEND=test_keyring_support.FileKeyring`` and ``PYTHONPATH=tests``.
@@ -22,7 +25,7 @@ TESTS_DIR = Path(__file__).parent
 
 
 class MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
+    priority = -5  # type: ignore[assignment]  # never picked or chained automatically: only when asked for
 
     def __init__(self) -> None:
         super().__init__()
@@ -40,7 +43,7 @@ class MemoryKeyring(KeyringBackend):
 
 
 class FileKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
+    priority = -5  # type: ignore[assignment]  # never picked or chained automatically: only when asked for
     _lock = threading.Lock()
 
     @staticmethod
@@ -74,7 +77,7 @@ class FileKeyring(KeyringBackend):
 
 
 class HangingKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
+    priority = -5  # type: ignore[assignment]  # never picked or chained automatically: only when asked for
 
     def get_password(self, service: str, username: str) -> str | None:
         time.sleep(3600)
@@ -88,7 +91,7 @@ class HangingKeyring(KeyringBackend):
 
 
 class LeakyKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
+    priority = -5  # type: ignore[assignment]  # never picked or chained automatically: only when asked for
 
     def get_password(self, service: str, username: str) -> str | None:
         raise RuntimeError(f"backend exploded while reading {service}/{username}")
@@ -111,7 +114,7 @@ def subprocess_env(backend: str, tmp_path: Path) -> dict[str, str]:
 
 
 class LockedKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
+    priority = -5  # type: ignore[assignment]  # never picked or chained automatically: only when asked for
 
     def get_password(self, service: str, username: str) -> str | None:
         from keyring.errors import KeyringLocked

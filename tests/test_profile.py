@@ -289,3 +289,12 @@ def test_help_of_every_command_has_examples(cli) -> None:
         assert res.exit_code == 0
         assert "Examples" in res.output
         assert res.output.count("rapido profile") >= 2, sub
+
+
+def test_name_argument_beats_rapido_profile(cli) -> None:
+    cli(*ADD)
+    cli("profile", "add", "other", *ADD[3:])
+    doc = json.loads(cli("profile", "show", "other", "--json", env={"RAPIDO_PROFILE": "staging"}).stdout)
+    assert doc["profile"] == "other"
+    doc = json.loads(cli("profile", "show", "--json", env={"RAPIDO_PROFILE": "other"}).stdout)
+    assert doc["profile"] == "other" and doc["profile_source"] == "flag"

@@ -125,31 +125,44 @@ def test_replay_journal_and_dead_letters_hold_no_key(tmp_path: Path, server, rap
             assert_clean(path.read_bytes())
 
 
-def test_a_crashing_keyring_backend_shows_a_traceback_without_the_key(tmp_path: Path, rapido) -> None:
+def test_a_crashing_keyring_backend_is_reported_without_the_key(tmp_path: Path, rapido) -> None:
     cfg = tmp_path / "p.yaml"
-    cfg.write_text(
-        yaml.safe_dump(
-            {
-                "default": "s",
-                "profiles": {
-                    "s": {
-                        "base_url": "http://127.0.0.1:9",
-                        "client_id": "c",
-                        "app_id": "a",
-                        "service": "flights",
-                        "key": "keyring",
-                    }
-                },
-            }
-        )
-    )
+    body = {"base_url": "http://127.0.0.1:9", "client_id": "c", "app_id": "a", "service": "flights", "key": "keyring"}
+    cfg.write_text(yaml.safe_dump({"default": "s", "profiles": {"s": body}}))
     cfg.chmod(0o600)
     env = {**subprocess_env("LeakyKeyring", tmp_path), "RAPIDO_CONFIG": str(cfg)}
     res = rapido("profile", "set-key", "s", "-vv", env=env, input=TEST_KEY)
-    assert res.code == 1
-    assert "Traceback" in res.stderr  # a bug (in the backend) shows one...
-    assert "LeakyKeyring" in res.stderr and "RuntimeError" in res.stderr
-    assert_clean(res.stdout, res.stderr)  # ...but the backend's message, which holds the key, is not in it
+    assert res.code == 3  # a broken backend is a configuration problem with a hint, not a crash (as in twine)
+    assert "LeakyKeyring failed to store the key: RuntimeError" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert_clean(res.stdout, res.stderr)  # the backend's message quoted the key: it is not shown
+
+
+SITECUSTOMIZE = """
+import httpx
+
+def _bug(self, *args, **kwargs):
+    raise ZeroDivisionError("a deliberate bug deep in the HTTP exchange")
+
+httpx.Client.post = _bug
+"""
+
+
+def test_a_traceback_from_a_deliberate_bug_holds_no_key(tmp_path: Path, server, rapido) -> None:
+    srv = server()
+    inject = tmp_path / "inject"
+    inject.mkdir()
+    (inject / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    cfg = write_profiles(tmp_path / "p.yaml", srv.url, key=TEST_KEY)
+    env = {"RAPIDO_CONFIG": str(cfg), "PYTHONPATH": str(inject)}
+    for extra in ([], ["-vv"], ["--json"]):
+        res = rapido(*SEND, *extra, env=env)
+        assert res.code == 1
+        assert "Traceback" in res.stderr and "ZeroDivisionError: a deliberate bug" in res.stderr
+        assert_clean(res.stdout, res.stderr)
+    res = rapido("doctor", "-v", env=env)
+    assert "Traceback" in res.stderr
+    assert_clean(res.stdout, res.stderr)
 
 
 def test_key_with_control_characters_is_refused_without_echo(tmp_path: Path, server, rapido) -> None:

@@ -151,11 +151,11 @@ def _check_name(name: str) -> str:
 
 
 def _pick_name(app: AppContext, name: str | None, data: dict[str, Any]) -> str:
-    """NAME argument, else --profile / RAPIDO_PROFILE, else the file's default, else 'default'."""
-    from rapido_cli.errors import UsageError
+    """NAME argument, else --profile / RAPIDO_PROFILE, else the file's default, else 'default'.
 
-    if name and app.profile and name != app.profile:
-        raise UsageError(f"profile given twice: {name!r} and --profile {app.profile!r}")
+    NAME wins over --profile without complaint: RAPIDO_PROFILE arrives through the same option,
+    and an exported variable must not make ``rapido profile show other`` fail.
+    """
     return name or app.profile or data.get("default") or "default"
 
 
@@ -316,10 +316,6 @@ def show(
     from rapido_cli.profiles import check_base_url, resolve_profile
 
     path = _config_path(app)
-    if name and app.profile and name != app.profile:
-        from rapido_cli.errors import UsageError
-
-        raise UsageError(f"profile given twice: {name!r} and --profile {app.profile!r}")
     sandbox_url = app.start_sandbox() if app.sandbox else None
     res = resolve_profile(
         name or app.profile,
