@@ -52,6 +52,16 @@ def test_bad_file_caught_at_its_line(name: str) -> None:
     assert not report.valid and report.exit_code == 1
 
 
+@pytest.mark.parametrize("name", sorted(MANIFEST))
+def test_bad_file_caught_at_its_line_with_crlf_line_ends(name: str, tmp_path: Path) -> None:
+    expected = MANIFEST[name]
+    crlf = tmp_path / name
+    crlf.write_bytes((DATA / "bad" / name).read_bytes().replace(b"\n", b"\r\n"))
+    report = validate_paths([crlf], expected["kind"])
+    errors = [p for p in report.problems if p.severity == "error"]
+    assert {(p.line, p.path) for p in errors} == {(expected["line"], expected["path"])}, errors
+
+
 @pytest.mark.parametrize("name", sorted(p.name for p in (DATA / "good").iterdir()))
 def test_good_files_are_valid(name: str) -> None:
     report = validate_paths([DATA / "good" / name], "pwa" if name.startswith("pwa") else "server", strict=True)
