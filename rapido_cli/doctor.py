@@ -38,6 +38,7 @@ from rapido_cli.profiles import (
     file_mode,
     group_or_world_readable,
     inline_key_profiles,
+    keyring_backend_name,
     load_profiles_file,
     resolve_profile,
     tls_trust,
@@ -369,9 +370,15 @@ def check_key(res: ResolvedProfile) -> Check:
     """Where the key comes from and whether it could be read (shown masked)."""
     spec = res.key_spec.value if res.key_spec else None
     data: dict[str, Any] = {"spec": spec, "source": res.key_source}
+    backend = ""
+    if spec == "keyring":
+        # Already initialised by the read above, so this costs nothing and tells which store answered.
+        data["keyring_backend"] = keyring_backend_name()
+        if not data["keyring_backend"].startswith("fail "):
+            backend = f" ({data['keyring_backend']})"
     if res.key is not None:
         data["masked"] = res.key.masked()
-        summary = f"{res.key.masked()} from {res.key_source}"
+        summary = f"{res.key.masked()} from {res.key_source}{backend}"
         hint = None
         status: Status = "pass"
         if res.key_source == "file (inline)":
@@ -379,7 +386,7 @@ def check_key(res: ResolvedProfile) -> Check:
         return Check("key", "client key", status, summary, hint=hint, data=data)
     err = res.key_error or ConfigError(f"no client key for profile '{res.name}'")
     data["error"] = err.message
-    return Check("key", "client key", "fail", err.message, hint=err.hint, data=data)
+    return Check("key", "client key", "fail", err.message + backend, hint=err.hint, data=data)
 
 
 def check_url(url: str | None, allow_http: bool) -> Check:
