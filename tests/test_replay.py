@@ -440,3 +440,15 @@ def test_non_utf8_line_is_invalid_verbatim_in_dead_letter(tmp_path: Path, sandbo
         (row,) = j.query(outcome="invalid")
         assert row.raw == '{"userId": "caf\ufffd"}'
     assert dead.read_bytes() == bad + b"\n"
+
+
+def test_cli_status_lines_for_cron_logs(tmp_path: Path, sandbox: Any, rapido: Any, profile_env: Any) -> None:
+    sb = sandbox(latency_ms=20)
+    f = write_events(tmp_path / "e.jsonl", 40)
+    env = cli_env(profile_env, sb.url, tmp_path)
+    env["RAPIDO_STATUS_EVERY"] = "0.2"
+    r = rapido("replay", str(f), "--concurrency", "1", env=env)
+    assert r.code == 0, r.stderr
+    status = [line for line in r.stderr.splitlines() if line.startswith(f"replay {f}: ")]
+    assert len(status) >= 2 and " sent · " in status[-1] and "/s" in status[-1]
+    assert "\x1b[" not in r.stderr  # not a terminal: no colour, no progress bar

@@ -35,8 +35,16 @@ Exit codes: 0 all delivered or already delivered · 1 invalid or rejected events
   rapido replay backfill.jsonl --dry-run --sandbox
 """
 
-#: Seconds between one-line status reports when stderr is not a terminal (cron logs).
+#: Seconds between one-line status reports when stderr is not a terminal (cron logs);
+#: ``RAPIDO_STATUS_EVERY`` overrides it.
 STATUS_EVERY_S = 5.0
+
+
+def _status_every(environ: dict[str, str]) -> float:
+    try:
+        return max(0.1, float(environ.get("RAPIDO_STATUS_EVERY", STATUS_EVERY_S)))
+    except ValueError:
+        return STATUS_EVERY_S
 
 
 def _parse_rate(text: str | None) -> float | str | None:
@@ -191,7 +199,7 @@ class _Reporter:
 
     def _tick(self) -> None:
         assert self.replayer is not None
-        interval = 0.25 if self.tty else STATUS_EVERY_S
+        interval = 0.25 if self.tty else _status_every(self.app.environ)
         while not self._stop.wait(interval):
             snap = self.replayer.snapshot()
             if self.tty:
