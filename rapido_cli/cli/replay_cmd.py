@@ -366,6 +366,8 @@ def replay(
     journal_path = None if no_journal else (journal or default_journal_path(app.environ))
 
     stream, source, size = _open_input(file)
+    if file == "-" and sys.stdin.isatty() and not app.quiet:
+        app.err.print("reading events from the terminal, one JSON object per line; end with Ctrl-D", markup=False)
     reporter = _Reporter(app, source, size, dry_run)
     options = ReplayOptions(
         concurrency=concurrency,

@@ -182,6 +182,8 @@ class Summary:
             "interrupted": self.interrupted,
             "exit_code": int(self.exit_code),
         }
+        if self.final_rate is not None:
+            s["rate_limit"] = round(self.final_rate, 1)  # the pacing at the end (--rate N, or auto's estimate)
         if self.dry_run:
             s["dry_run"] = True
             s["would_send"] = self.would_send
