@@ -218,7 +218,13 @@ def _clean_booking(o: Any, size: int | None) -> bool:
         return False
     status = a["orderStatus"]
     host = a["hostStatus"]
-    if type(status) is not str or type(host) is not str or host not in _STATUSES or _STATUS_TO_TYPE_GET(status) != t:
+    if (
+        type(status) is not str
+        or type(host) is not str
+        or host not in _STATUSES
+        or _STATUS_TO_TYPE_GET(status) != t
+        or (status == "CONFIRMED" and host != "CONFIRMED")
+    ):
         return False
     oid = a["orderId"]
     if type(oid) is not str or not oid or oid.isspace():
@@ -226,17 +232,17 @@ def _clean_booking(o: Any, size: int | None) -> bool:
     x = a["amount_total"]
     if type(x) not in _NUM or not 0 <= x <= MAX_AMOUNT:
         return False
-    x = a["location_origin_lat"]
-    if type(x) not in _NUM or not -90 <= x <= 90:
+    olat = a["location_origin_lat"]
+    if type(olat) not in _NUM or not -90 <= olat <= 90:
         return False
-    x = a["location_dest_lat"]
-    if type(x) not in _NUM or not -90 <= x <= 90:
+    dlat = a["location_dest_lat"]
+    if type(dlat) not in _NUM or not -90 <= dlat <= 90:
         return False
     x = a["location_origin_long"]
-    if type(x) not in _NUM or not -180 <= x <= 180:
+    if type(x) not in _NUM or not -180 <= x <= 180 or (x == 0 and olat == 0):
         return False
     x = a["location_dest_long"]
-    if type(x) not in _NUM or not -180 <= x <= 180:
+    if type(x) not in _NUM or not -180 <= x <= 180 or (x == 0 and dlat == 0):
         return False
     st = a["start_time"]
     et = a["end_time"]
@@ -395,6 +401,15 @@ def _check_attributes(a: dict[Any, Any], etype: str | None, add: Any) -> None:
                 )
             elif name == "orderStatus":
                 status = v
+    host = a.get("hostStatus")
+    if status == "CONFIRMED" and host in _STATUSES and host != "CONFIRMED":
+        add(
+            Problem(
+                "attributes.hostStatus",
+                f"hostStatus {host!r} with orderStatus 'CONFIRMED': a confirmed order the host has not confirmed?",
+                _WARN,
+            )
+        )
 
     if "amount_total" in a:
         v = a["amount_total"]
@@ -431,6 +446,17 @@ def _check_attributes(a: dict[Any, Any], etype: str | None, add: Any) -> None:
                 add(Problem(p, f"{name} must be a finite number, got {v!r}"))
             elif v < -bound or v > bound:
                 add(Problem(p, f"{name} {v!r} is outside ±{bound} (not a {what})"))
+
+    for end in ("origin", "dest"):
+        lat, long = a.get(f"location_{end}_lat"), a.get(f"location_{end}_long")
+        if _is_number(lat) and _is_number(long) and lat == 0 and long == 0:
+            add(
+                Problem(
+                    f"attributes.location_{end}_lat",
+                    f"location_{end} is 0,0 (in the Gulf of Guinea): coordinates missing and defaulted to 0?",
+                    _WARN,
+                )
+            )
 
     times: dict[str, int] = {}
     for name in ("start_time", "end_time"):

@@ -167,6 +167,14 @@ def test_warnings_for_what_may_be_intended() -> None:
         "before the year 2000"
         in warnings(check_server_event(with_attrs(start_time=5, end_time=6)))["attributes.start_time"]
     )
+    warns = warnings(check_server_event(with_attrs(location_dest_lat=0, location_dest_long=0.0)))
+    assert "Gulf of Guinea" in warns["attributes.location_dest_lat"]
+    warns = warnings(check_server_event(with_attrs(hostStatus="CANCELLED")))
+    assert "has not confirmed" in warns["attributes.hostStatus"]
+    # the seed's own helper sends hostStatus CANCELLED for a MODIFIED order: no warning
+    e = with_attrs(orderStatus="MODIFIED", hostStatus="CANCELLED")
+    e["event"]["type"] = "order.modified"
+    assert check_server_event(e) == []
     e = copy.deepcopy(FLIGHT)
     e["event"]["id"] = " evt "
     assert "spaces" in warnings(check_server_event(e))["event.id"]
