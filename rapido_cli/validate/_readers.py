@@ -97,10 +97,11 @@ def _json_msg(exc: json.JSONDecodeError, text: str) -> str:
 
 
 class _Lines:
-    """Offset → 1-based line number, for one text."""
+    """Offset → 1-based line number, for one text (and where its content ends)."""
 
     def __init__(self, text: str) -> None:
         self.starts = [m.end() for m in re.finditer("\n", text)]
+        self.content_end = len(text.rstrip())
 
     def line(self, pos: int) -> int:
         return bisect.bisect_right(self.starts, pos) + 1
@@ -119,20 +120,18 @@ def read_json(data: bytes) -> Iterator[Item]:
     if text[pos] == "[":
         yield from _read_array(text, pos, lines)
         return
-    first_extra = True
     # One object. Values that follow it make the file invalid JSON: say so once (it is most
     # likely JSON Lines under a .json name), then check them as events all the same.
-    first = True
+    values = 0
     while pos < len(text):
-        if not first and first_extra:
-            first_extra = False
+        values += 1
+        if values == 2:
             yield Item(
                 lines.line(pos),
                 False,
                 message="extra data after the first JSON value: a .json file holds one object or an array"
                 " (JSON Lines? rename to .jsonl or pass --format jsonl)",
             )
-        first = False
         end, _ok = yield from _element(text, pos, lines, first_col=None)
         if end is None:
             return
@@ -147,9 +146,9 @@ def _decode(data: bytes) -> tuple[str, tuple[int, str] | None]:
         return data.decode("utf-8"), None
     except UnicodeDecodeError as exc:
         text = data.decode("utf-8", "replace")
-        # The offset in the replaced text of the first bad byte equals its byte offset's
-        # character count up to there.
-        prefix = data[: exc.start].decode("utf-8", "replace")
+        # Everything before the first bad byte is valid UTF-8, so its length in characters is
+        # the bad byte's offset in the decoded text.
+        prefix = data[: exc.start].decode("utf-8")
         return text, (len(prefix), f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); read with replacements")
 
 
@@ -165,12 +164,12 @@ def _element(
     try:
         obj, end = _STRICT.raw_decode(text, pos)
     except _Constant as exc:
-        m = re.compile(r"-?Infinity|NaN").search(text, pos)
+        m = _CONSTANT.search(text, pos)
         line = lines.line(m.start()) if m else start_line
         yield Item(line, False, message=f"{exc} is not valid JSON (use a number or null)")
         return _resync(text, pos + 1, first_col, lines), False
     except json.JSONDecodeError as exc:
-        if exc.pos >= len(text.rstrip()):
+        if exc.pos >= lines.content_end:
             yield Item(start_line, False, message="truncated: the file ends inside this event")
             return None, False
         yield Item(exc.lineno, False, message=f"not valid JSON: {exc.msg} (column {exc.colno})")
@@ -185,6 +184,7 @@ def _element(
     return end, True
 
 
+_CONSTANT = re.compile(r"-?Infinity|NaN")
 _LINE_OBJECT = re.compile(r"\n([ \t]*)\{")
 _COMMA_OBJECT = re.compile(r",[ \t\r\n]*\{")
 
