@@ -60,6 +60,7 @@ def test_bad_file_caught_at_its_line_with_crlf_line_ends(name: str, tmp_path: Pa
     report = validate_paths([crlf], expected["kind"])
     errors = [p for p in report.problems if p.severity == "error"]
     assert {(p.line, p.path) for p in errors} == {(expected["line"], expected["path"])}, errors
+    assert report.events == validate_paths([DATA / "bad" / name], expected["kind"]).events
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in (DATA / "good").iterdir()))

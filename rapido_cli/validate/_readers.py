@@ -304,7 +304,7 @@ def _yaml_loader() -> Any:
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-_DOC_START = re.compile(r"^---(?:[ \t]|$)", re.M)
+_DOC_START = re.compile(r"^---(?:[ \t\r]|$)", re.M)
 #: Alias-expanded nodes per event beyond which a document is refused (YAML "billion laughs").
 MAX_YAML_NODES = 100_000
 
