@@ -80,8 +80,12 @@ def validate(
     ] = 100_000,
 ) -> None:
     """Check event files."""
+    import sys
+
     from rapido_cli.validate import validate_paths
 
+    if "-" in files and sys.stdin.isatty():
+        app.info("reading events from standard input (end with Ctrl-D)")
     report = validate_paths(
         files,
         kind.value,  # type: ignore[arg-type]
