@@ -23,8 +23,8 @@ The table ``deliveries`` is keyed by ``(target, event_id)``: ``target`` is
                downgraded by a later outcome, so re-runs skip it for good.
 ``failure``    for ``failed`` rows: ``temporary`` (network, timeouts, 429/5xx/499 after all
                attempts; retrying later may pass), ``rejected`` (the server refused the data:
-               fix it), ``unauthorized`` (401/403) or ``interrupted`` (stopped by a signal
-               before its last attempt).
+               fix it), ``unauthorized`` (401/403), ``tls`` (the server's certificate was not
+               trusted) or ``interrupted`` (stopped by a signal before its last attempt).
 ``status``     the last HTTP status (NULL for a transport error or an invalid line)
 ``attempts``   HTTP attempts in the last run that tried it (0 for invalid lines)
 ``request_id`` the server's ``requestId`` from the last answer
@@ -68,7 +68,7 @@ from rapido_cli.errors import ConfigError, TemporaryError, UsageError
 JOURNAL_NAME = "journal.sqlite3"
 SCHEMA_VERSION = 1
 OUTCOMES = ("sent", "failed", "invalid")
-FAILURES = ("temporary", "rejected", "unauthorized", "interrupted")
+FAILURES = ("temporary", "rejected", "unauthorized", "tls", "interrupted")
 
 JournalOutcome = Literal["sent", "failed", "invalid"]
 
@@ -303,7 +303,7 @@ class Journal:
         """Rows matching every filter given, newest (``last_at``) first.
 
         ``since`` is a datetime (naive means UTC) or Unix seconds; ``outcome`` one of
-        ``sent|failed|invalid``; ``failure`` one of ``temporary|rejected|unauthorized|interrupted``.
+        ``sent|failed|invalid``; ``failure`` one of ``temporary|rejected|unauthorized|tls|interrupted``.
         """
         where: list[str] = []
         args: list[Any] = []

@@ -452,3 +452,26 @@ def test_cli_status_lines_for_cron_logs(tmp_path: Path, sandbox: Any, rapido: An
     status = [line for line in r.stderr.splitlines() if line.startswith(f"replay {f}: ")]
     assert len(status) >= 2 and " sent · " in status[-1] and "/s" in status[-1]
     assert "\x1b[" not in r.stderr  # not a terminal: no colour, no progress bar
+
+
+def test_https_trust_and_untrusted_certificate_stops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import trustme
+    from test_tls_support import tls_server
+
+    for var in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    ca = trustme.CA()
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    f = write_events(tmp_path / "e.jsonl", 20)
+    with tls_server(ca, [Reply(200, ok_body())]) as srv:
+        url = srv.https_url  # type: ignore[attr-defined]
+        s = run(url, f, concurrency=2, environ={"SSL_CERT_FILE": str(ca_file)})
+        assert s.sent == 20 and len(srv.requests) == 20
+        other = trustme.CA()
+        other_file = tmp_path / "other.pem"
+        other.cert_pem.write_to_path(str(other_file))
+        s = run(url, f, concurrency=2, environ={"SSL_CERT_FILE": str(other_file)})
+        assert s.tls >= 1 and s.sent == 0 and s.exit_code == ExitCode.CONFIG
+        assert s.retries == 0 and s.total < 20  # not retried, and the run stopped
+        assert len(srv.requests) == 20

@@ -265,6 +265,8 @@ def _render_summary(app: AppContext, s: Summary, *, dead_letter: Path | None, jo
             detail.append(f"{s.rejected} rejected")
         if s.unauthorized:
             detail.append(f"{s.unauthorized} unauthorized")
+        if s.tls:
+            detail.append(f"{s.tls} TLS certificate not trusted")
         table.add_row("failed", str(s.failed), ", ".join(detail))
         if s.pending or s.interrupted_events:
             table.add_row("not sent", str(s.pending + s.interrupted_events), "stopped before sending: run again")
@@ -447,7 +449,14 @@ def replay(
     except BrokenPipeError:
         reporter._stdout_closed()
     code = summary.exit_code
-    if summary.unauthorized:
+    if summary.tls:
+        app.err.print(
+            "error: the server's TLS certificate is not trusted; the run stopped. hint: set ca_bundle in the "
+            "profile (or SSL_CERT_FILE) to the CA that signed it, and check with `rapido doctor`",
+            markup=False,
+            emoji=False,
+        )
+    elif summary.unauthorized:
         app.err.print(
             f"error: the server refused the credentials of profile '{profile.name}' (HTTP 401/403); "
             "the run stopped. hint: run `rapido doctor`",

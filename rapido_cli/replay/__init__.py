@@ -37,7 +37,7 @@ from rapido_cli.errors import ExitCode, UsageError
 from rapido_cli.journal import Journal, JournalWriter, Record, invalid_key
 from rapido_cli.models import MAX_EVENT_BYTES
 from rapido_cli.profiles import Target
-from rapido_cli.replay._http import Sender, SenderFactory
+from rapido_cli.replay._http import TLS_UNTRUSTED, Sender, SenderFactory
 from rapido_cli.replay._rate import AdaptiveRate, RateLimiter
 from rapido_cli.rules import Problem
 
@@ -78,7 +78,7 @@ class LineResult:
     attempts: int = 0
     request_id: str | None = None
     error: str | None = None
-    failure: str | None = None  # failed: temporary | rejected | unauthorized | interrupted
+    failure: str | None = None  # failed: temporary | rejected | unauthorized | tls | interrupted
     reason: str | None = None  # skipped: "already sent" | "duplicate of line N"
     problems: list[Problem] | None = None
     throttled: int = 0
@@ -134,6 +134,7 @@ class Summary:
     rejected: int = 0
     temporary: int = 0
     unauthorized: int = 0
+    tls: int = 0  # the server's TLS certificate was not trusted
     interrupted_events: int = 0
     pending: int = 0  # read but never attempted (the run was stopped)
     interrupted: bool = False
@@ -153,7 +154,7 @@ class Summary:
         """130 interrupted, 3 credentials refused, 1 any invalid/rejected, 75 temporary failures, else 0."""
         if self.interrupted:
             return ExitCode.INTERRUPTED
-        if self.unauthorized:
+        if self.unauthorized or self.tls:
             return ExitCode.CONFIG
         if self.invalid or self.rejected:
             return ExitCode.DATA
@@ -178,6 +179,7 @@ class Summary:
             "rejected": self.rejected,
             "temporary": self.temporary,
             "unauthorized": self.unauthorized,
+            "tls": self.tls,
             "pending": self.pending + self.interrupted_events,
             "interrupted": self.interrupted,
             "exit_code": int(self.exit_code),
@@ -364,6 +366,11 @@ class Replayer:
         writer: JournalWriter | None = None
         dead: IO[bytes] | None = None
         factory: SenderFactory | None = None
+        sender_factory = self._sender_factory
+        if sender_factory is None and not opts.dry_run:
+            factory = SenderFactory(self.target, concurrency=opts.concurrency, environ=opts.environ)
+            sender_factory = factory
+            self.sender_kind = factory.kind
         if opts.dead_letter is not None and not opts.dry_run:
             try:
                 dead = open(opts.dead_letter, "wb")  # noqa: SIM115 - closed in finally
@@ -372,11 +379,6 @@ class Replayer:
         if self.journal is not None and not opts.dry_run:
             self.journal.start_run(s.run_id, self.target.name, source)
             writer = self.journal.writer(self.target.name, s.run_id)
-        sender_factory = self._sender_factory
-        if sender_factory is None and not opts.dry_run:
-            factory = SenderFactory(self.target, concurrency=opts.concurrency, environ=opts.environ)
-            sender_factory = factory
-            self.sender_kind = factory.kind
         workers: list[threading.Thread] = []
         reader = threading.Thread(target=self._read, args=(stream, source), name="rapido-reader", daemon=True)
         try:
@@ -481,6 +483,8 @@ class Replayer:
                 s.temporary += 1
             elif r.failure == "unauthorized":
                 s.unauthorized += 1
+            elif r.failure == "tls":
+                s.tls += 1
         if writer is not None and r.outcome in ("sent", "failed", "invalid") and r.event_id is not None:
             raw_text: str | None = None
             if r.outcome != "sent":
@@ -732,6 +736,12 @@ class Replayer:
                 r.outcome = "sent"
                 r.error = None
                 return r
+            if att.status is None and (att.error or "").startswith(TLS_UNTRUSTED):
+                # Configuration, not weather: every request would fail the same way.
+                r.failure = "tls"
+                self._unauthorized.set()
+                self._stop.set()
+                break
             if verdict == "unauthorized":
                 r.failure = "unauthorized"
                 self._unauthorized.set()

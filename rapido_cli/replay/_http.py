@@ -19,7 +19,11 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from rapido_cli.client import Attempt, EventClient, RetryPolicy, build_ssl_context, headers_for, parse_retry_after
+from rapido_cli.errors import ConfigError
 from rapido_cli.profiles import Target
+
+#: The start of ``Attempt.error`` when the server's certificate failed verification (never retried).
+TLS_UNTRUSTED = "TLS certificate not trusted"
 
 
 class Sender(Protocol):
@@ -142,7 +146,14 @@ class SenderFactory:
                 target, retry=RetryPolicy(max_attempts=1), pool_size=concurrency, environ=dict(environ)
             )
         elif target.event_url.startswith("https"):
-            self._ctx = build_ssl_context(target.ca_bundle, environ)
+            try:
+                self._ctx = build_ssl_context(target.ca_bundle, environ)
+            except (OSError, ssl.SSLError) as exc:
+                where = f"ca_bundle {target.ca_bundle}" if target.ca_bundle else "SSL_CERT_FILE/SSL_CERT_DIR"
+                raise ConfigError(
+                    f"cannot load the CA certificates ({where}): {exc}",
+                    hint="point ca_bundle at a PEM file of trusted certificates, or remove it",
+                ) from None
 
     @property
     def kind(self) -> str:
@@ -168,7 +179,7 @@ def _error_text(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timeout: no answer in time"
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"TLS certificate not trusted: {exc.verify_message}"
+        return f"{TLS_UNTRUSTED}: {exc.verify_message}"
     if isinstance(exc, http.client.RemoteDisconnected):
         return "connection closed by server"
     if isinstance(exc, ConnectionRefusedError):
@@ -181,4 +192,4 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
-__all__ = ["ClientSender", "ConnectionSender", "Sender", "SenderFactory", "proxy_for"]
+__all__ = ["TLS_UNTRUSTED", "ClientSender", "ConnectionSender", "Sender", "SenderFactory", "proxy_for"]
