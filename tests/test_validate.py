@@ -276,6 +276,23 @@ def test_idtable_grows_and_finds_duplicates() -> None:
     assert table.add(hash("id-1234"), 99) == 1234
     assert table.add(0, 5) == -1 and table.add(0, 6) == 5
     assert table.add(2**70 + 12345, 7) == -1  # folded to 64 bits, no overflow
+    assert table.add(hash("far"), 2**40) == -1 and table.add(hash("far"), 1) == 0  # location unknown
+
+
+def test_duplicate_locations_across_many_inputs(tmp_path: Path) -> None:
+    good = DATA / "good"
+    other = tmp_path / "other.jsonl"
+    other.write_text("\n\n" + json.dumps(FLIGHT) + "\n")
+    report = validate_paths([good / "hotel.json", tmp_path / "missing.json", good / "seed-list.yml", other], "server")
+    dups = [(p.file, p.line, p.message) for p in report.problems if "duplicate" in p.message]
+    assert dups == [
+        (
+            str(good / "seed-list.yml"),
+            21,
+            f"duplicate event id 'evt_hotel_confirm_456' (first used at {good / 'hotel.json'}:1)",
+        ),
+        (str(other), 3, f"duplicate event id 'evt_flight_confirm_789' (first used at {good / 'seed-list.yml'}:1)"),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ Duplicate ids are tracked as 64-bit hashes in a compact table, not as strings.
 
 from __future__ import annotations
 
+import bisect
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -202,6 +203,15 @@ class Validator:
         self.report = Report(kind=kind, strict=strict)
         self.max_problems = max_problems
         self._ids: IdTable | None = IdTable() if kind == "server" else None
+        # Duplicate-id locations are 32-bit "global lines": lines of earlier inputs plus the line.
+        self._line_base = 0
+        self._bases: list[int] = []
+
+    def _add_file(self, fs: FileSummary) -> None:
+        if any(f is fs for f in self.report.files):
+            return
+        self.report.files.append(fs)
+        self._bases.append(self._line_base)
 
     # -- emitting ---------------------------------------------------------------------------
     def _emit(self, fs: FileSummary, line: int, path: str, message: str, severity: Severity) -> None:
@@ -217,8 +227,10 @@ class Validator:
             self.report.omitted += 1
 
     def _where(self, loc: int) -> str:
-        index, line = loc >> 40, loc & ((1 << 40) - 1)
-        return f"{self.report.files[index].file}:{line}"
+        if loc <= 0:
+            return "an earlier event"
+        index = bisect.bisect_left(self._bases, loc) - 1
+        return f"{self.report.files[index].file}:{loc - self._bases[index]}"
 
     def _duplicate(self, obj: Any, loc: int) -> int:
         """The earlier location of this event's id, or -1 (also -1 when it has no usable id)."""
@@ -245,7 +257,7 @@ class Validator:
             found = _event_files(Path(name))
             if not found:
                 fs = FileSummary(name, format="dir")
-                self.report.files.append(fs)
+                self._add_file(fs)
                 self._emit(fs, 0, "", f"no {', '.join(FORMATS)} files in this directory", "warning")
             for child in found:
                 self.validate_path(child, fmt=fmt)
@@ -273,15 +285,14 @@ class Validator:
 
     def _unreadable(self, fs: FileSummary, exc: OSError) -> None:
         fs.readable = False
-        if fs not in self.report.files:
-            self.report.files.append(fs)
+        self._add_file(fs)
         reason = exc.strerror or str(exc)
         if isinstance(exc, IsADirectoryError):
             reason = "is a directory"
         self._emit(fs, 0, "", f"cannot read: {reason}", "error")
 
     def _run(self, fs: FileSummary, stream: IO[bytes], fmt: Format | None) -> None:
-        self.report.files.append(fs)
+        self._add_file(fs)
         head = b""
         if fmt is None and Path(fs.file).suffix.lower() in _NOT_EVENTS:
             self._emit(
@@ -324,45 +335,49 @@ class Validator:
         emit = self._emit
         track = self._ids is not None
         duplicate = self._duplicate
-        base = (len(self.report.files) - 1) << 40
+        base = self._line_base
         limit = MAX_EVENT_BYTES
         lineno = 0
         events = 0
         store: bool | None = None  # a `rapido sandbox --store` file: check the events it recorded
         kind = self.report.kind
-        for raw in lines:
-            lineno += 1
-            try:
-                obj = loads(raw)
-            except decode_error:
-                parsed, obj, message = diagnose_line(raw)
-                if not parsed:
-                    if message:
-                        emit(fs, lineno, "", message, "error")
-                    continue
-            n = len(raw)
-            size: int | None
-            if store is None:
-                store = _is_store_record(obj)
+        try:
+            for raw in lines:
+                lineno += 1
+                try:
+                    obj = loads(raw)
+                except decode_error:
+                    parsed, obj, message = diagnose_line(raw)
+                    if not parsed:
+                        if message:
+                            emit(fs, lineno, "", message, "error")
+                        continue
+                n = len(raw)
+                size: int | None
+                if store is None:
+                    store = _is_store_record(obj)
+                    if store:
+                        fs.format = "jsonl (sandbox store)"
                 if store:
-                    fs.format = "jsonl (sandbox store)"
-            if store:
-                if type(obj) is not dict or obj.get("flow") != kind:
-                    continue  # the other flow, or a correlation finding
-                obj = obj.get("event")
-                size = None
-            else:
-                size = n if n <= limit else len(raw.removeprefix(BOM).strip())
-            events += 1
-            problems = check(obj, size=size)
-            if problems:
-                for p in problems:
-                    emit(fs, lineno, p.path, p.message, p.severity)
-            if track:
-                prev = duplicate(obj, base | lineno)
-                if prev >= 0:
-                    emit(fs, lineno, "event.id", self._dup_message(obj, prev), "error")
-        fs.events += events
+                    if type(obj) is not dict or obj.get("flow") != kind:
+                        continue  # the other flow, or a correlation finding
+                    obj = obj.get("event")
+                    size = None
+                else:
+                    size = n if n <= limit else len(raw.removeprefix(BOM).strip())
+                events += 1
+                problems = check(obj, size=size)
+                if problems:
+                    for p in problems:
+                        emit(fs, lineno, p.path, p.message, p.severity)
+                if track:
+                    prev = duplicate(obj, base + lineno)
+                    if prev >= 0:
+                        emit(fs, lineno, "event.id", self._dup_message(obj, prev), "error")
+        finally:
+            # Also after a read error midway, so later inputs' locations stay apart.
+            fs.events += events
+            self._line_base += lineno
         if events == 0 and fs.errors == 0:
             emit(fs, max(lineno, 1), "", "no events in this file", "warning")
 
@@ -372,8 +387,10 @@ class Validator:
     def _run_items(self, fs: FileSummary, items: Iterator[Item]) -> None:
         check = self.check
         track = self._ids is not None
-        base = (len(self.report.files) - 1) << 40
+        base = self._line_base
+        last_line = 0
         for item in items:
+            last_line = max(last_line, item.line)
             if not item.parsed:
                 self._emit(fs, item.line, "", item.message, item.severity)
                 continue
@@ -386,10 +403,11 @@ class Validator:
             if track:
                 # The table remembers where the event starts; the id's own line is looked up
                 # only for a duplicate (locating is far slower than checking).
-                prev = self._duplicate(item.obj, base | item.line)
+                prev = self._duplicate(item.obj, base + item.line)
                 if prev >= 0:
                     id_line = locate("event.id") if locate is not None else item.line
                     self._emit(fs, id_line, "event.id", self._dup_message(item.obj, prev), "error")
+        self._line_base += last_line
         if fs.events == 0 and fs.errors == 0:
             self._emit(fs, 1, "", "no events in this file", "warning")
 
