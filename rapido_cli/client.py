@@ -250,6 +250,7 @@ class EventClient:
         self.rng = rng or random.Random()
         env = os.environ if environ is None else environ
         self._headers = headers_for(target, reveal=True)
+        self._key_bytes = target.key.reveal().encode()
         verify: ssl.SSLContext | bool = (
             build_ssl_context(target.ca_bundle, env) if target.event_url.startswith("https") else True
         )
@@ -296,6 +297,9 @@ class EventClient:
         except ValueError:
             text = resp.text
             parsed = {"raw": text[:500]} if text else None
+        if self._key_bytes and self._key_bytes in resp.content:
+            # A server that echoes the authorization header must not make the key show up anywhere.
+            parsed = self.target.key.scrub(parsed)
         rid = parsed.get("requestId") if isinstance(parsed, dict) else None
         return Attempt(
             number,

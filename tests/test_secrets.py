@@ -312,11 +312,6 @@ def test_scrub_replaces_every_copy() -> None:
     assert s.scrub("nothing here") == "nothing here"
 
 
-@pytest.mark.xfail(
-    reason="EventClient keeps response bodies verbatim; needs `body = self.target.key.scrub(parsed)` in "
-    "client.attempt_once (lead's file)",
-    strict=False,
-)
 def test_send_scrubs_a_server_that_echoes_the_key(tmp_path: Path, server, rapido) -> None:
     srv = _echo_server(server)
     env = {"RAPIDO_CONFIG": str(write_profiles(tmp_path / "p.yaml", srv.url, key=TEST_KEY))}
