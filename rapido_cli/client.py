@@ -20,7 +20,10 @@ from rapido_cli.profiles import Target, mask
 if TYPE_CHECKING:
     import httpx
 
-Outcome = Literal["sent", "rejected", "unauthorized", "failed"]
+Outcome = Literal["sent", "rejected", "unauthorized", "untrusted", "failed"]
+
+#: The start of ``Attempt.error`` when the server's certificate failed verification (never retried).
+TLS_UNTRUSTED = "TLS certificate not trusted"
 
 RETRY_STATUSES = frozenset({408, 429, 499, 500, 502, 503, 504})
 AUTH_STATUSES = frozenset({401, 403})
@@ -207,6 +210,12 @@ def encode_event(event: Mapping[str, Any]) -> bytes:
 def _error_text(exc: BaseException) -> str:
     import httpx
 
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"{TLS_UNTRUSTED}: {cause.verify_message}"
+        cause = cause.__cause__ or cause.__context__
+
     kinds = [
         (httpx.ConnectTimeout, "connect timeout"),
         (httpx.ReadTimeout, "read timeout"),
@@ -346,10 +355,11 @@ class EventClient:
         return result
 
 
-def classify(att: Attempt) -> Literal["ok", "retry", "rejected", "unauthorized"]:
+def classify(att: Attempt) -> Literal["ok", "retry", "rejected", "unauthorized", "untrusted"]:
     """What one attempt means: delivered, worth retrying, or final."""
     if att.status is None:
-        return "retry"
+        # An untrusted certificate is configuration, not weather: every retry would fail the same way.
+        return "untrusted" if (att.error or "").startswith(TLS_UNTRUSTED) else "retry"
     if 200 <= att.status < 300:
         if isinstance(att.body, dict) and att.body.get("success") is False:
             return "rejected"

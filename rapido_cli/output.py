@@ -28,11 +28,12 @@ def print_json_line(obj: Any, *, stream: Any = None) -> None:
     out.write(json.dumps(obj, separators=(",", ":"), ensure_ascii=False) + "\n")
 
 
-_STYLE = {"sent": "green", "rejected": "red", "unauthorized": "red", "failed": "yellow"}
+_STYLE = {"sent": "green", "rejected": "red", "unauthorized": "red", "untrusted": "red", "failed": "yellow"}
 _TITLE = {
     "sent": "delivered",
     "rejected": "rejected: fix the data",
     "unauthorized": "credentials refused",
+    "untrusted": "TLS certificate not trusted",
     "failed": "not delivered: try again later",
 }
 

@@ -127,6 +127,7 @@ def test_client_fails_without_the_ca(ca: trustme.CA, monkeypatch: pytest.MonkeyP
         with EventClient(_target(srv.https_url), environ={}) as client:
             result = client.send(_event())
         assert not result.ok
+        assert result.outcome == "untrusted" and len(result.attempts) == 1  # configuration: never retried
         assert "certificate" in (result.message or "").lower() or "ssl" in (result.message or "").lower()
         assert srv.requests == []  # nothing got through the handshake
 
@@ -172,8 +173,9 @@ def test_cli_send_fails_then_passes_with_ssl_cert_file(ca: trustme.CA, ca_file: 
     with tls_server(ca) as srv:
         cfg = write_profiles(tmp_path / "profiles.yaml", srv.https_url, key=TEST_KEY)
         bad = _run(rapido, *EVENT, env=_env(cfg))
-        assert bad.returncode != 0
+        assert bad.returncode == 3  # configuration, not "try again later"
         assert "certificate" in (bad.stdout + bad.stderr).lower()
+        assert "ca_bundle" in bad.stderr
         good = _run(rapido, *EVENT, env=_env(cfg, SSL_CERT_FILE=str(ca_file)))
         assert good.returncode == 0, good.stderr
         assert len(srv.requests) == 1

@@ -173,11 +173,18 @@ def deliver(app: AppContext, event: dict[str, Any], *, dry_run: bool, max_attemp
         "sent": ExitCode.OK,
         "rejected": ExitCode.DATA,
         "unauthorized": ExitCode.CONFIG,
+        "untrusted": ExitCode.CONFIG,
         "failed": ExitCode.TEMPFAIL,
     }[result.outcome]
     if result.outcome == "unauthorized":
         app.err.print(
             f"hint: the server refused the credentials of profile '{profile.name}'; run `rapido doctor`", markup=False
+        )
+    if result.outcome == "untrusted":
+        app.err.print(
+            "hint: set `ca_bundle` in the profile (or SSL_CERT_FILE) to the CA that signed the server's "
+            "certificate; `rapido doctor` shows which trust store is used",
+            markup=False,
         )
     if code:
         raise typer.Exit(int(code))
