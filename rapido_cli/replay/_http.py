@@ -18,12 +18,17 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from rapido_cli.client import Attempt, EventClient, RetryPolicy, build_ssl_context, headers_for, parse_retry_after
+from rapido_cli.client import (
+    TLS_UNTRUSTED,
+    Attempt,
+    EventClient,
+    RetryPolicy,
+    build_ssl_context,
+    headers_for,
+    parse_retry_after,
+)
 from rapido_cli.errors import ConfigError
 from rapido_cli.profiles import Target
-
-#: The start of ``Attempt.error`` when the server's certificate failed verification (never retried).
-TLS_UNTRUSTED = "TLS certificate not trusted"
 
 
 class Sender(Protocol):
@@ -64,6 +69,8 @@ class ConnectionSender:
         self._ctx = ssl_context
         headers = headers_for(target, reveal=True)
         headers["Connection"] = "keep-alive"
+        self._key = target.key
+        self._key_bytes = target.key.reveal().encode()
         self._headers = headers
         self._conn: http.client.HTTPConnection | None = None
 
@@ -107,6 +114,9 @@ class ConnectionSender:
             except ValueError:
                 text = data.decode("utf-8", "replace")
                 parsed = {"raw": text[:500]} if text else None
+            if self._key_bytes and self._key_bytes in data:
+                # A server that echoes the authorization header must not put the key in the journal.
+                parsed = self._key.scrub(parsed)
             rid = parsed.get("requestId") if isinstance(parsed, dict) else None
             return Attempt(
                 number,
