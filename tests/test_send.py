@@ -282,3 +282,22 @@ def test_send_with_sandbox_needs_no_configuration(rapido, tmp_path, seed_dir):
     assert out["ok"] is True and out["response"]["code"] == 7000
     assert out["response"]["requestId"].startswith("req_")
     assert "nothing reaches Rapido" in res.stderr
+
+
+def test_hotel_booking_on_the_sandbox_declares_hotels(rapido, tmp_path):
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "nothing-here")}
+    res = rapido("send-booking", "hotel", "--user", "u1", "--order-id", "H1", "--amount", "1",
+                 "--location", "28.6,77.2", "--check-in", "1708156800", "--check-out", "1708415200",
+                 "--sandbox", "--dry-run", "--json", env=env)
+    assert res.code == 0, res.output
+    assert json.loads(res.stdout)["request"]["headers"]["x-client-service"] == "hotels"
+
+
+def test_booking_for_the_other_service_warns(rapido, profile_env):
+    env = profile_env("https://partner.example.com")  # a flights profile
+    res = rapido("send-booking", "hotel", "--user", "u1", "--order-id", "H1", "--amount", "1",
+                 "--location", "28.6,77.2", "--check-in", "1708156800", "--check-out", "1708415200",
+                 "--dry-run", "--json", env=env)
+    assert res.code == 0, res.output
+    assert "declares x-client-service flights" in res.stderr
+    assert json.loads(res.stdout)["request"]["headers"]["x-client-service"] == "flights"

@@ -138,13 +138,34 @@ def _check_event(app: AppContext, event: Any, skip: bool) -> None:
         )
 
 
-def deliver(app: AppContext, event: dict[str, Any], *, dry_run: bool, max_attempts: int | None) -> None:
-    """Send ``event`` with the resolved profile and report; exits with the documented code."""
+def deliver(
+    app: AppContext,
+    event: dict[str, Any],
+    *,
+    dry_run: bool,
+    max_attempts: int | None,
+    service: str | None = None,
+) -> None:
+    """Send ``event`` with the resolved profile and report; exits with the documented code.
+
+    ``service`` (flights/hotels) is what the event is about, when known: the sandbox's default
+    follows it, and a profile declared for the other service gets a warning.
+    """
     from rapido_cli.client import EventClient, RetryPolicy
     from rapido_cli.errors import ExitCode
     from rapido_cli.output import print_json, render_attempt, render_request, render_send_result
+    from rapido_cli.profiles import Value
 
     profile = app.resolve_profile(need_key=True)
+    current = profile.values.get("service")
+    if service is not None and current is not None and current.value != service:
+        if current.source == "sandbox":
+            profile.values["service"] = Value(service, "sandbox")
+        else:
+            app.warn(
+                f"profile '{profile.name}' declares x-client-service {current.value} ({current.source}); "
+                f"this is a {service[:-1]} booking"
+            )
     target = profile.target()
     retry = RetryPolicy.from_env(app.environ, max_attempts or target.max_attempts)
 
@@ -356,7 +377,7 @@ def send_booking(
     except FieldError as exc:
         raise UsageError(f"--{exc.field.replace('_', '-')}: {exc.reason}", hint=exc.hint) from None
     _check_event(app, event, False)
-    deliver(app, event, dry_run=dry_run, max_attempts=max_attempts)
+    deliver(app, event, dry_run=dry_run, max_attempts=max_attempts, service=f"{kind.value}s")
 
 
 def register(app: typer.Typer) -> None:
