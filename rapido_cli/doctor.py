@@ -19,7 +19,6 @@ import email.utils
 import os
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
+from rapido_cli.deadline import call_with_timeout
 from rapido_cli.errors import ConfigError, ExitCode, RapidoError
 from rapido_cli.profiles import (
     KEY_ENV,
@@ -253,26 +253,6 @@ def proxy_for(url: str, environ: Mapping[str, str]) -> tuple[Proxy | None, str |
 # ---------------------------------------------------------------- the checks
 
 
-def _run_in_thread(fn: Callable[[], Any], timeout: float) -> Any:
-    """``fn()`` with a deadline (for getaddrinfo, which has none); TimeoutError when it is late."""
-    box: dict[str, Any] = {}
-
-    def runner() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            box["error"] = exc
-
-    t = threading.Thread(target=runner, daemon=True, name="rapido-doctor")
-    t.start()
-    t.join(timeout)
-    if t.is_alive():
-        raise TimeoutError
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
-
-
 def check_config_file(path: Path) -> tuple[Check, dict[str, Any] | None]:
     """Does the profiles file exist and parse? Returns the row and the parsed file (None if unusable)."""
     title = "config file"
@@ -474,7 +454,7 @@ def check_dns(
     what = f"proxy {host}" if via_proxy else host
     start = time.perf_counter()
     try:
-        infos = _run_in_thread(lambda: (resolver or _default_resolver)(host, port), timeout)
+        infos = call_with_timeout(lambda: (resolver or _default_resolver)(host, port), timeout, name="rapido-dns")
     except TimeoutError:
         return Check(
             "dns",

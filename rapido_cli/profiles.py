@@ -12,13 +12,13 @@ import os
 import signal
 import stat
 import subprocess
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from rapido_cli.deadline import call_with_timeout
 from rapido_cli.errors import ConfigError, RapidoError, UsageError
 from rapido_cli.models import SERVICES
 
@@ -317,30 +317,6 @@ def keyring_timeout(environ: Mapping[str, str] | None = None) -> float:
     return _timeout_from_env(KEYRING_TIMEOUT_ENV, KEYRING_TIMEOUT_S, environ)
 
 
-def _run_with_timeout(fn: Any, timeout: float) -> Any:
-    """Run ``fn()`` in a daemon thread; raise TimeoutError when it does not answer in time.
-
-    A locked Secret Service waits for an unlock prompt that nobody will answer in a cron job;
-    the daemon thread is abandoned (it dies with the process) rather than waited for.
-    """
-    box: dict[str, Any] = {}
-
-    def runner() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            box["error"] = exc
-
-    t = threading.Thread(target=runner, daemon=True, name="rapido-keyring")
-    t.start()
-    t.join(timeout)
-    if t.is_alive():
-        raise TimeoutError
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
-
-
 def _backend_errors() -> tuple[type[BaseException], ...]:
     """Exceptions a keyring backend may raise for an unusable keyring (not bugs of ours)."""
     from keyring.errors import KeyringError
@@ -366,7 +342,7 @@ def _keyring_call(what: str, fn: Any, timeout: float | None, no_backend_hint: st
 
     limit = keyring_timeout() if timeout is None else timeout
     try:
-        return _run_with_timeout(fn, limit)
+        return call_with_timeout(fn, limit, name="rapido-keyring")
     except keyring.errors.NoKeyringError:
         raise ConfigError(
             "no keyring backend is available (normal on a headless server)", hint=no_backend_hint

@@ -26,7 +26,6 @@ import queue
 import threading
 import time
 import uuid
-from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,60 +204,6 @@ class _Work:
 
 _DONE = object()  # a worker finished
 _READER_DONE = object()  # the reader reached the end of the input (or stopped)
-
-
-class _IdSet:
-    """In-file duplicate detection in bounded memory: 64-bit id hashes and the first line of each.
-
-    Open addressing over two flat arrays (8 + 4 bytes a slot, at most 70% full): about 17 bytes per
-    distinct id, never the id strings. ``expected`` pre-sizes the table (from the file size) so it
-    never has to grow, which would briefly hold the old and the new table together. Two different
-    ids with the same 64-bit hash (odds ~1e-8 for a million ids) would be reported as duplicates.
-    """
-
-    __slots__ = ("_keys", "_lines", "_mask", "_size")
-
-    def __init__(self, expected: int = 1 << 14) -> None:
-        cap = 1 << 10
-        while cap * 7 < expected * 10:
-            cap <<= 1
-        self._alloc(cap)
-        self._size = 0
-
-    def _alloc(self, cap: int) -> None:
-        self._keys = array("q", bytes(8 * cap))
-        self._lines = array("I", bytes(4 * cap))
-        self._mask = cap - 1
-
-    def add(self, event_id: str, line: int) -> int:
-        """Remember ``event_id`` at ``line``; return the line it was first seen at, or -1 if new."""
-        key = hash(event_id) or 1  # 0 marks an empty slot
-        keys, mask = self._keys, self._mask
-        i = key & mask
-        while True:
-            k = keys[i]
-            if k == 0:
-                keys[i] = key
-                self._lines[i] = min(line, 0xFFFFFFFF)
-                self._size += 1
-                if self._size * 10 > (mask + 1) * 7:
-                    self._grow()
-                return -1
-            if k == key:
-                return int(self._lines[i])
-            i = (i + 1) & mask
-
-    def _grow(self) -> None:
-        old_keys, old_lines = self._keys, self._lines
-        self._alloc((self._mask + 1) * 2)
-        keys, lines, mask = self._keys, self._lines, self._mask
-        for j, k in enumerate(old_keys):
-            if k:
-                i = k & mask
-                while keys[i]:
-                    i = (i + 1) & mask
-                keys[i] = k
-                lines[i] = old_lines[j]
 
 
 def expected_lines(stream: IO[bytes], size: int | None) -> int:
@@ -521,9 +466,12 @@ class Replayer:
 
     def _read(self, stream: IO[bytes], source: str) -> None:
         from rapido_cli.validate import check_jsonl_line
+        from rapido_cli.validate._idtable import IdTable
 
         s = self.summary
-        ids = _IdSet(self._expected)
+        # In-file duplicates in bounded memory: 64-bit id hashes, pre-sized from the file so the
+        # table never grows (which would briefly hold the old and the new table together).
+        ids = IdTable(max(1 << 10, self._expected * 10 // 7 + 1))
         checker = None
         if self.journal is not None:
             checker = self.journal.sent_checker(self.target.name)
@@ -592,7 +540,7 @@ class Replayer:
                     )
                     continue
                 assert eid is not None  # a valid event has an id
-                first = ids.add(eid, n)
+                first = ids.add(hash(eid), n)
                 if first >= 0:
                     self._emit(
                         LineResult(
