@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from httpserver import Reply, ScriptedServer  # noqa: E402
+from httpserver import Reply, ScriptedServer
 
 DATA = Path(__file__).parent / "data"
 TEST_KEY = "sk_test_SECRET_abcd1234WXYZ"

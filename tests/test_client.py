@@ -7,9 +7,9 @@ import time
 from email.utils import formatdate
 
 import pytest
+from httpserver import Reply, ScriptedServer, error_body, ok_body
 from hypothesis import given
 from hypothesis import strategies as st
-from httpserver import Reply, ScriptedServer, error_body, ok_body
 
 from rapido_cli.client import EventClient, RetryPolicy, parse_retry_after
 from rapido_cli.profiles import Secret, Target
@@ -37,10 +37,12 @@ def test_full_jitter_stays_within_bounds(attempt: int, base: float, cap: float):
 
 def test_library_send_retries_then_reports(tmp_path):
     sleeps: list[float] = []
-    with ScriptedServer([Reply(503, None, {"Retry-After": "7"}), Reply(200, ok_body("req_ok"))]) as srv:
-        with EventClient(target(srv.url), retry=RetryPolicy(max_attempts=3, base=0.01, cap=0.02),
-                         sleep=sleeps.append) as client:
-            result = client.send(EVENT)
+    with (
+        ScriptedServer([Reply(503, None, {"Retry-After": "7"}), Reply(200, ok_body("req_ok"))]) as srv,
+        EventClient(target(srv.url), retry=RetryPolicy(max_attempts=3, base=0.01, cap=0.02),
+                    sleep=sleeps.append) as client,
+    ):
+        result = client.send(EVENT)
     assert result.ok and result.request_id == "req_ok" and len(result.attempts) == 2
     assert sleeps == [7.0]  # Retry-After wins over a shorter backoff
     assert srv.requests[0].headers["authorization"] == "super-secret-key-42"
@@ -49,17 +51,21 @@ def test_library_send_retries_then_reports(tmp_path):
 
 def test_retry_after_is_capped():
     sleeps: list[float] = []
-    with ScriptedServer([Reply(429, None, {"Retry-After": "100000"}), Reply(200, ok_body())]) as srv:
-        with EventClient(target(srv.url), retry=RetryPolicy(max_attempts=2, retry_after_cap=5),
-                         sleep=sleeps.append) as client:
-            assert client.send(EVENT).ok
+    with (
+        ScriptedServer([Reply(429, None, {"Retry-After": "100000"}), Reply(200, ok_body())]) as srv,
+        EventClient(target(srv.url), retry=RetryPolicy(max_attempts=2, retry_after_cap=5),
+                    sleep=sleeps.append) as client,
+    ):
+        assert client.send(EVENT).ok
     assert sleeps == [5]
 
 
 def test_2xx_with_success_false_is_a_rejection():
-    with ScriptedServer([Reply(200, error_body(7001, "nope", {"userId": "unknown user"}))]) as srv:
-        with EventClient(target(srv.url)) as client:
-            result = client.send(EVENT)
+    with (
+        ScriptedServer([Reply(200, error_body(7001, "nope", {"userId": "unknown user"}))]) as srv,
+        EventClient(target(srv.url)) as client,
+    ):
+        result = client.send(EVENT)
     assert result.outcome == "rejected"
     assert result.message == "HTTP 200: nope" and result.details == {"userId": "unknown user"}
 
