@@ -158,6 +158,13 @@ class ResolvedProfile:
         missing = [f for f in ("base_url", "client_id", "app_id", "service") if self.get(f) in (None, "")]
         if missing:
             envs = ", ".join(ENV_OVERRIDES[m] for m in missing)
+            if not self.in_file and len(missing) == 4:
+                what = "no profiles file" if not self.config_exists else f"no profile '{self.name}'"
+                raise ConfigError(
+                    f"nothing is configured: {what} at {self.config_path}",
+                    hint=f"run `rapido profile add {self.name} --base-url URL --client-id ID --app-id ID "
+                    "--service flights`, or try any command with --sandbox",
+                )
             where = f"profile '{self.name}' in {self.config_path}" if self.in_file else f"profile '{self.name}'"
             raise ConfigError(
                 f"{where} has no {', '.join(missing)}",

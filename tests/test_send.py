@@ -301,3 +301,11 @@ def test_booking_for_the_other_service_warns(rapido, profile_env):
     assert res.code == 0, res.output
     assert "declares x-client-service flights" in res.stderr
     assert json.loads(res.stdout)["request"]["headers"]["x-client-service"] == "flights"
+
+
+def test_no_configuration_at_all_says_how_to_start(rapido, tmp_path, seed_dir):
+    res = rapido("send", "--file", str(seed_dir / "flight.json"), env={"XDG_CONFIG_HOME": str(tmp_path / "none")})
+    assert res.code == 3
+    assert "nothing is configured: no profiles file at" in res.stderr
+    assert "rapido profile add" in res.stderr and "--sandbox" in res.stderr
+    assert res.stdout == ""
