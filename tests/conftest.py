@@ -132,3 +132,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+def seed_event(name: str) -> dict[str, Any]:
+    """A fresh copy of the seed's ``flight`` or ``hotel`` example (tests/data/seed/NAME.json)."""
+    import json
+
+    event: dict[str, Any] = json.loads((DATA / "seed" / f"{name}.json").read_text())
+    return event

@@ -9,6 +9,7 @@ import zoneinfo
 from typing import Any
 
 import pytest
+from conftest import seed_event
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -25,24 +26,7 @@ from rapido_cli.models import (
 from rapido_cli.rules import Problem, _clean_booking, check_pwa_event, check_server_event, encoded_size
 from rapido_cli.validate.schema import payment_attributes_model
 
-FLIGHT: dict[str, Any] = {
-    "userId": "rapido_user_12345",
-    "event": {"type": "order.confirmed", "id": "evt_flight_confirm_789"},
-    "attributes": {
-        "orderId": "FL_BOOKING_ABC123",
-        "orderStatus": "CONFIRMED",
-        "amount_total": 8500,
-        "location_origin_lat": 28.5562,
-        "location_origin_long": 77.1000,
-        "location_dest_lat": 12.9716,
-        "location_dest_long": 77.5946,
-        "start_time": 1708156800,
-        "end_time": 1708163000,
-        "hostStatus": "CONFIRMED",
-        "tz": "Asia/Kolkata",
-    },
-    "schemaVersion": 1,
-}
+FLIGHT: dict[str, Any] = seed_event("flight")
 PWA: dict[str, Any] = {
     "eventType": "page_view",
     "properties": {"page_name": "Flights", "timestamp": "2024-01-15T10:30:00.000Z", "session_id": "s1"},

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import seed_event
 
 from rapido_cli.errors import UsageError
 from rapido_cli.models import CODE_INVALID, CODE_OK, CODE_RATE_LIMITED, CODE_UNAUTHORIZED, MAX_EVENT_BYTES
@@ -27,24 +28,7 @@ HEADERS = {
     "x-client-app-id": "acme-pwa",
     "authorization": SECRET,
 }
-EVENT: dict[str, Any] = {
-    "userId": "rapido_user_12345",
-    "event": {"type": "order.confirmed", "id": "evt_flight_confirm_789"},
-    "attributes": {
-        "orderId": "FL_BOOKING_ABC123",
-        "orderStatus": "CONFIRMED",
-        "amount_total": 8500,
-        "location_origin_lat": 28.5562,
-        "location_origin_long": 77.1000,
-        "location_dest_lat": 12.9716,
-        "location_dest_long": 77.5946,
-        "start_time": 1708156800,
-        "end_time": 1708163000,
-        "hostStatus": "CONFIRMED",
-        "tz": "Asia/Kolkata",
-    },
-    "schemaVersion": 1,
-}
+EVENT: dict[str, Any] = seed_event("flight")
 TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 REQ_RE = re.compile(r"^req_[0-9a-f]{8,}$")
 

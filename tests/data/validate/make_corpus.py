@@ -15,43 +15,10 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).parent
+SEED = HERE.parent / "seed"  # the seed's flight and hotel examples
 
-FLIGHT: dict[str, Any] = {
-    "userId": "rapido_user_12345",
-    "event": {"type": "order.confirmed", "id": "evt_flight_confirm_789"},
-    "attributes": {
-        "orderId": "FL_BOOKING_ABC123",
-        "orderStatus": "CONFIRMED",
-        "amount_total": 8500,
-        "location_origin_lat": 28.5562,
-        "location_origin_long": 77.1000,
-        "location_dest_lat": 12.9716,
-        "location_dest_long": 77.5946,
-        "start_time": 1708156800,
-        "end_time": 1708163000,
-        "hostStatus": "CONFIRMED",
-        "tz": "Asia/Kolkata",
-    },
-    "schemaVersion": 1,
-}
-HOTEL: dict[str, Any] = {
-    "userId": "rapido_user_12345",
-    "event": {"type": "order.confirmed", "id": "evt_hotel_confirm_456"},
-    "attributes": {
-        "orderId": "HTL_BOOKING_XYZ789",
-        "orderStatus": "CONFIRMED",
-        "amount_total": 12000,
-        "location_origin_lat": 28.6139,
-        "location_origin_long": 77.2090,
-        "location_dest_lat": 28.6139,
-        "location_dest_long": 77.2090,
-        "start_time": 1708156800,
-        "end_time": 1708415200,
-        "hostStatus": "CONFIRMED",
-        "tz": "Asia/Kolkata",
-    },
-    "schemaVersion": 1,
-}
+FLIGHT: dict[str, Any] = json.loads((SEED / "flight.json").read_text())
+HOTEL: dict[str, Any] = json.loads((SEED / "hotel.json").read_text())
 PWA: dict[str, Any] = {
     "eventType": "page_view",
     "properties": {
