@@ -142,6 +142,7 @@ def test_missing_and_unreadable_files_exit_2(tmp_path: Path) -> None:
     res = run_cli("validate", str(DATA / "good" / "flight.json"), str(tmp_path / "nope.json"))
     assert res.returncode == 2
     assert b"nope.json: error: cannot read: No such file or directory" in res.stdout
+    assert b"error: cannot read:" in res.stderr and b"nope.json" in res.stderr  # errors also on stderr
     (tmp_path / "link.jsonl").symlink_to(tmp_path / "gone.jsonl")
     res = run_cli("validate", str(tmp_path / "link.jsonl"), "--json")
     assert res.returncode == 2

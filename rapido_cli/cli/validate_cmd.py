@@ -99,6 +99,12 @@ def validate(
         print_json(report.to_json())
     else:
         render_report(app.out, report, color=app.color, quiet=app.quiet)
+    if report.unreadable:
+        # The report says it too, but a missing file is a usage error: say it where errors go.
+        from rapido_cli.cli.common import report_error
+        from rapido_cli.errors import UsageError
+
+        report_error(app, UsageError(f"cannot read: {', '.join(report.unreadable)}", hint="check the path(s)"))
     raise typer.Exit(report.exit_code)
 
 
