@@ -570,3 +570,16 @@ def test_loopback_host_headers_are_fine(sandbox: Sandbox, host: str | None) -> N
     extra = f"Host: {host}\r\n" if host is not None else ""  # HTTP/1.0 clients may send none
     reply = _raw(sandbox.port, f"GET /_sandbox/stats HTTP/1.1\r\n{extra}Connection: close\r\n\r\n".encode())
     assert reply.startswith(b"HTTP/1.1 200"), reply[:100]
+
+
+def test_idempotency_memory_is_bounded_oldest_forgotten_first() -> None:
+    from rapido_cli.sandbox.state import Ledger
+
+    ledger = Ledger(10, None, max_answers=3)
+    for n in range(5):
+        ledger.remember(("c", f"e{n}"), (b"h", f"req_{n}", "t"))
+    assert ledger.lookup(("c", "e0")) is None and ledger.lookup(("c", "e1")) is None
+    assert ledger.lookup(("c", "e4")) == (b"h", "req_4", "t")
+    assert ledger.stats()["idempotency_keys"] == 3
+    # a repeat keeps the first answer
+    assert ledger.remember(("c", "e4"), (b"h", "req_other", "t"))[1] == "req_4"

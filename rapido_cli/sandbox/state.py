@@ -111,11 +111,17 @@ class JsonlWriter:
                 self._fh = None
 
 
+#: How many event ids the sandbox remembers for idempotent answers (about 380 bytes each); the
+#: oldest are forgotten first, like a real server's idempotency window.
+MAX_ANSWERS = 1_000_000
+
+
 class Ledger:
     """Idempotency answers, counters and the recent-event window."""
 
-    def __init__(self, keep: int, store: JsonlWriter | None) -> None:
+    def __init__(self, keep: int, store: JsonlWriter | None, max_answers: int = MAX_ANSWERS) -> None:
         self._lock = threading.Lock()
+        self._max_answers = max_answers
         # (client id, event id) -> (content hash, requestId, timestamp): a repeat gets the same
         # answer, rebuilt from these (compact: a long replay keeps millions of them).
         self._answers: dict[tuple[str, str], tuple[bytes, str, str]] = {}
@@ -138,7 +144,10 @@ class Ledger:
     def remember(self, key: tuple[str, str], answer: tuple[bytes, str, str]) -> tuple[bytes, str, str]:
         """Keep the answer for ``key`` unless a concurrent request stored one first; return the winner."""
         with self._lock:
-            return self._answers.setdefault(key, answer)
+            kept = self._answers.setdefault(key, answer)
+            if len(self._answers) > self._max_answers:
+                del self._answers[next(iter(self._answers))]  # dicts keep insertion order: the oldest
+            return kept
 
     def record(self, ev: SandboxEvent) -> None:
         """Count one event, keep it in the window and append it to the store."""
