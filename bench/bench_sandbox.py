@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import _events  # bench/_events.py: the events every benchmark sends
+
 HEADERS = {
     "Content-Type": "application/json",
     "x-client-id": "bench-client",
@@ -37,27 +39,12 @@ HEADERS = {
 }
 
 
-def event(i: str) -> bytes:
-    return json.dumps(
-        {
-            "userId": "rapido_user_12345",
-            "event": {"type": "order.confirmed", "id": f"evt_bench_{i}"},
-            "attributes": {
-                "orderId": f"FL_{i}",
-                "orderStatus": "CONFIRMED",
-                "amount_total": 8500,
-                "location_origin_lat": 28.5562,
-                "location_origin_long": 77.1,
-                "location_dest_lat": 12.9716,
-                "location_dest_long": 77.5946,
-                "start_time": 1708156800,
-                "end_time": 1708163000,
-                "hostStatus": "CONFIRMED",
-                "tz": "Asia/Kolkata",
-            },
-            "schemaVersion": 1,
-        }
-    ).encode()
+def event(tag: str) -> bytes:
+    """A valid flight event whose id and orderId depend on ``tag``."""
+    ev = _events.event(0)
+    ev["event"]["id"] = f"evt_bench_{tag}"
+    ev["attributes"]["orderId"] = f"FL_{tag}"
+    return json.dumps(ev).encode()
 
 
 def run_server(port_q: Any, stop_ev: Any, args: argparse.Namespace) -> None:

@@ -140,3 +140,18 @@ def seed_event(name: str) -> dict[str, Any]:
 
     event: dict[str, Any] = json.loads((DATA / "seed" / f"{name}.json").read_text())
     return event
+
+
+def booking(order_id: str, event_id: str | None = None, etype: str = "order.confirmed") -> dict[str, Any]:
+    """The seed's flight example for another order (id ``evt_<order_id>`` unless given)."""
+    event = seed_event("flight")
+    event["event"] = {"type": etype, "id": event_id or f"evt_{order_id}"}
+    event["attributes"]["orderId"] = order_id
+    return event
+
+
+#: A one-attempt `rapido send` of a small payment event, for credential and transport tests.
+PAYMENT_SEND = [
+    "send", "--user", "rapido_user_1", "--type", "payment.completed",
+    "--attr", "orderId=FL_1", "--attr", "amount_total=100", "--max-attempts", "1",
+]

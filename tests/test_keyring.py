@@ -18,7 +18,7 @@ import keyring
 import keyring.backends.fail
 import pytest
 import yaml
-from conftest import TEST_KEY
+from conftest import PAYMENT_SEND, TEST_KEY
 from test_keyring_support import HangingKeyring, LockedKeyring, MemoryKeyring, subprocess_env
 from typer.testing import CliRunner
 
@@ -27,19 +27,7 @@ from rapido_cli.errors import ConfigError
 from rapido_cli.profiles import KEYRING_SERVICE, keyring_delete, keyring_get, keyring_set
 from rapido_cli.sandbox import Sandbox, SandboxConfig
 
-SEND = [
-    "send",
-    "--user",
-    "rapido_user_1",
-    "--type",
-    "payment.completed",
-    "--attr",
-    "orderId=FL_1",
-    "--attr",
-    "amount_total=100",
-    "--max-attempts",
-    "1",
-]
+SEND = PAYMENT_SEND
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import booking
 
 from rapido_cli.sandbox import Sandbox, SandboxConfig, SandboxEvent, is_loopback_origin
 
@@ -23,25 +24,7 @@ def props(**extra: Any) -> str:
     return json.dumps(base)
 
 
-def server_event(order_id: str, event_id: str | None = None, etype: str = "order.confirmed") -> dict[str, Any]:
-    return {
-        "userId": "rapido_user_12345",
-        "event": {"type": etype, "id": event_id or f"evt_{order_id}"},
-        "attributes": {
-            "orderId": order_id,
-            "orderStatus": "CONFIRMED",
-            "amount_total": 8500,
-            "location_origin_lat": 28.5562,
-            "location_origin_long": 77.1,
-            "location_dest_lat": 12.9716,
-            "location_dest_long": 77.5946,
-            "start_time": 1708156800,
-            "end_time": 1708163000,
-            "hostStatus": "CONFIRMED",
-            "tz": "Asia/Kolkata",
-        },
-        "schemaVersion": 1,
-    }
+server_event = booking
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import booking as flight_booking
 
 from rapido_cli.sandbox import Sandbox, SandboxConfig
 
@@ -261,24 +262,7 @@ def test_page_on_another_port_sends_through_bridge(driver: Any, sandbox: Sandbox
     httpx.post(
         sandbox.url + "/api/ota/event",
         headers=HEADERS,
-        json={
-            "userId": "rapido_user_12345",
-            "event": {"type": "order.confirmed", "id": "evt_flight_FL_BOOKING_ABC123"},
-            "attributes": {
-                "orderId": "FL_BOOKING_ABC123",
-                "orderStatus": "CONFIRMED",
-                "amount_total": 8500,
-                "location_origin_lat": 28.5562,
-                "location_origin_long": 77.1,
-                "location_dest_lat": 12.9716,
-                "location_dest_long": 77.5946,
-                "start_time": 1708156800,
-                "end_time": 1708163000,
-                "hostStatus": "CONFIRMED",
-                "tz": "Asia/Kolkata",
-            },
-            "schemaVersion": 1,
-        },
+        json=flight_booking("FL_BOOKING_ABC123", "evt_flight_FL_BOOKING_ABC123"),
     ).raise_for_status()
     missed = wait_for(lambda: httpx.get(sandbox.url + "/_sandbox/missed").json()["missed"], timeout=6)
     assert [m["order_id"] for m in missed] == ["FL_BOOKING_NO_SERVER"]

@@ -14,24 +14,14 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import TEST_KEY, write_profiles
+from conftest import PAYMENT_SEND, TEST_KEY, write_profiles
 from httpserver import Reply, error_body, ok_body
 from test_keyring_support import subprocess_env
 
 from rapido_cli.errors import ConfigError
 from rapido_cli.profiles import Secret, mask, read_key, resolve_profile
 
-SEND = [
-    "send",
-    "--user",
-    "rapido_user_1",
-    "--type",
-    "payment.completed",
-    "--attr",
-    "orderId=FL_1",
-    "--attr",
-    "amount_total=100",
-]
+SEND = PAYMENT_SEND[:-2]  # without --max-attempts
 #: What must never appear: the key, and its tail beyond the 4 characters masking may show.
 NEEDLES = (TEST_KEY, TEST_KEY[:-4], TEST_KEY[4:])
 

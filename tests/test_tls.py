@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import trustme
-from conftest import TEST_KEY, write_profiles
+from conftest import PAYMENT_SEND, TEST_KEY, write_profiles
 from httpserver import Reply, error_body, ok_body
 from test_tls_support import tls_server
 
@@ -17,19 +17,7 @@ from rapido_cli.doctor import run_checks
 from rapido_cli.errors import ConfigError
 from rapido_cli.profiles import Secret, Target, resolve_profile, tls_trust
 
-EVENT = [
-    "send",
-    "--user",
-    "rapido_user_1",
-    "--type",
-    "payment.completed",
-    "--attr",
-    "orderId=FL_1",
-    "--attr",
-    "amount_total=100",
-    "--max-attempts",
-    "1",
-]
+EVENT = PAYMENT_SEND
 
 
 @pytest.fixture(scope="module")
