@@ -244,6 +244,31 @@ def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
+def _open_schema(path: Path, *, deadline_s: float = 30.0) -> sqlite3.Connection:
+    """Connect and create the tables, retrying while another process does the same.
+
+    Two runs starting together on a new journal can collide in ways SQLite reports at once as
+    "database is locked" without waiting for ``busy_timeout`` (switching to WAL, or upgrading a read
+    lock to a write lock while the other holds one). The second one then simply tries again.
+    """
+    give_up = time.monotonic() + deadline_s
+    delay = 0.01
+    while True:
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = _connect(path)
+            conn.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
+            return conn
+        except sqlite3.OperationalError as exc:
+            if conn is not None:
+                conn.close()
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if not busy or time.monotonic() > give_up:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+
+
 class Journal:
     """The SQLite journal at ``path`` (created with its directory on first use, mode 0600).
 
@@ -261,8 +286,7 @@ class Journal:
                 if not self.path.exists():
                     fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
                     os.close(fd)
-            self._conn = _connect(self.path)
-            self._conn.executescript(_SCHEMA)
+            self._conn = _open_schema(self.path)
             version = self._conn.execute("PRAGMA user_version").fetchone()[0]
             if version == 0:
                 self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

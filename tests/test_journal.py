@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from rapido_cli.errors import ExitCode, TemporaryError
+from rapido_cli.errors import ConfigError, ExitCode, TemporaryError
 from rapido_cli.journal import Journal, Record, default_journal_path, invalid_key
 
 
@@ -128,3 +128,33 @@ def test_lock_dies_with_its_process(tmp_path: Path) -> None:
         proc.wait()
     # no stale lock after kill -9: the kernel released it
     Journal(path).lock("T").release()
+
+
+
+def test_opening_retries_while_another_run_holds_the_database(tmp_path, monkeypatch) -> None:
+    """SQLite can answer "database is locked" at once (no busy wait) when two runs create the same
+    journal together: opening tries again instead of failing the run with exit 3."""
+    import sqlite3
+
+    from rapido_cli import journal as jmod
+
+    real = jmod._connect
+    calls: list[int] = []
+
+    def flaky(path, **kw):
+        calls.append(1)
+        if len(calls) <= 2:
+            raise sqlite3.OperationalError("database is locked")
+        return real(path, **kw)
+
+    monkeypatch.setattr(jmod, "_connect", flaky)
+    with jmod.Journal(tmp_path / "j.sqlite3") as j:
+        assert j.query() == []
+    assert len(calls) == 3
+
+    def broken(path, **kw):
+        raise sqlite3.OperationalError("no such module: fts9")
+
+    monkeypatch.setattr(jmod, "_connect", broken)
+    with pytest.raises(ConfigError, match="cannot open the journal"):
+        jmod.Journal(tmp_path / "other.sqlite3")
