@@ -15,7 +15,8 @@ class ExitCode(IntEnum):
     OK = 0
     DATA = 1  # rejected or invalid data: retrying will not help
     USAGE = 2  # unknown option, missing file
-    CONFIG = 3  # missing profile or key, HTTP 401/403
+    CONFIG = 3  # missing profile or key, HTTP 401/403, wrong endpoint, TLS, unconfirmed 2xx
+    IOERR = 74  # local I/O failure: disk full, journal or output file unwritable, damaged or removed
     TEMPFAIL = 75  # network, timeouts, 429/5xx after retries, journal locked
     INTERRUPTED = 130  # Ctrl-C / SIGTERM after saving progress
 
@@ -55,6 +56,12 @@ class TemporaryError(RapidoError):
     """Try again later: network, timeouts, overload, a held lock (exit 75)."""
 
     exit_code = ExitCode.TEMPFAIL
+
+
+class LocalIOError(RapidoError):
+    """A local file could not be read or written as needed: disk full, damaged journal (exit 74)."""
+
+    exit_code = ExitCode.IOERR
 
 
 class InterruptedRun(RapidoError):
