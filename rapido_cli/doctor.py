@@ -32,7 +32,6 @@ from rapido_cli.profiles import (
     KEY_ENV,
     ResolvedProfile,
     Target,
-    TrustSource,
     check_base_url,
     default_config_path,
     file_mode,
@@ -41,8 +40,8 @@ from rapido_cli.profiles import (
     keyring_backend_name,
     load_profiles_file,
     resolve_profile,
-    tls_trust,
 )
+from rapido_cli.transport.tls import TrustSource, tls_trust
 
 Status = Literal["pass", "warn", "fail", "skip", "info"]
 
@@ -606,7 +605,7 @@ def check_tls(
     now: float | None = None,
 ) -> Check:
     """Handshake as the client would: version, certificate subject, days to expiry, which trust store."""
-    from rapido_cli.client import build_ssl_context
+    from rapido_cli.transport import build_ssl_context
 
     trust: TrustSource = tls_trust(ca_bundle, environ)
     data: dict[str, Any] = {"trust": trust.kind, "trust_file": trust.cafile, "trust_dir": trust.capath}
@@ -740,7 +739,7 @@ def send_probe(target: Target, environ: Mapping[str, str], timeout: float) -> Pr
     """POST the deliberately invalid probe with the profile's credentials, the way ``send`` would."""
     import httpx
 
-    from rapido_cli.client import build_ssl_context, encode_event, headers_for
+    from rapido_cli.transport import build_ssl_context, encode_event, headers_for
 
     verify: ssl.SSLContext | bool = (
         build_ssl_context(target.ca_bundle, environ) if target.event_url.startswith("https") else True
