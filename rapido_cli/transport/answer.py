@@ -241,12 +241,22 @@ def _pattern(secret: str) -> re.Pattern[str]:
 class Scrubber:
     """Replaces the key, in whatever encoding a server echoed it, with its masked form."""
 
-    __slots__ = ("_masked", "_pattern", "_secret")
+    __slots__ = ("_masked", "_pattern", "_secret", "_triggers")
 
     def __init__(self, secret: str) -> None:
         self._secret = secret
         self._masked = mask(secret)
         self._pattern = _pattern(secret) if secret else None
+        # Raw bytes without any of these cannot decode to the key in any form handled here: every
+        # encoding needs a backslash, a percent sign, an HTML reference (or '+' for a space).
+        triggers = [secret.encode(), b"\\", b"%", b"&#"]
+        if " " in secret:
+            triggers.append(b"+")
+        self._triggers = tuple(triggers) if secret else ()
+
+    def needed(self, data: bytes) -> bool:
+        """False when ``data`` certainly holds no copy of the key (a fast path for ordinary answers)."""
+        return any(t in data for t in self._triggers)
 
     def text(self, s: str) -> str:
         """``s`` with every copy of the key (raw or encoded, character by character) masked."""
@@ -309,15 +319,21 @@ def _no_constant(text: str) -> Any:
     raise ValueError(text)
 
 
+_DECODER = json.JSONDecoder(parse_float=_finite_float, parse_constant=_no_constant)
+
+
 def parse_json(data: bytes) -> tuple[bool, Any]:
-    """``(True, value)`` when ``data`` is a JSON document of bounded depth, else ``(False, None)``."""
+    """``(True, value)`` when ``data`` is a UTF-8 JSON document of bounded depth, else ``(False, None)``.
+
+    Numbers too large for a float stay text; ``NaN``/``Infinity`` are not JSON.
+    """
     if not data:
         return False, None
     try:
-        value = json.loads(data, parse_float=_finite_float, parse_constant=_no_constant)
-    except (ValueError, RecursionError, UnicodeDecodeError):
+        value = _DECODER.decode(data.decode("utf-8"))
+    except (ValueError, RecursionError):
         return False, None
-    if isinstance(value, (dict, list)):
+    if isinstance(value, (dict, list)) and data.count(b"[") + data.count(b"{") > MAX_JSON_DEPTH:
         from rapido_cli.safeyaml import json_depth_ok
 
         if not json_depth_ok(value, MAX_JSON_DEPTH):

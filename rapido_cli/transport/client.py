@@ -46,7 +46,7 @@ from rapido_cli.transport.answer import (
     snippet_of,
 )
 from rapido_cli.transport.proxy import Proxy
-from rapido_cli.transport.retry import Outcome, RetryPolicy, deliver
+from rapido_cli.transport.retry import Outcome, RetryPolicy, deliver, parse_retry_after
 from rapido_cli.transport.route import Route, plan_route
 
 USER_AGENT_PREFIX = "rapido-cli"
@@ -100,26 +100,35 @@ def _remaining(deadline: float) -> float:
     return left
 
 
-def resolve(host: str, port: int, deadline: float) -> list[tuple[Any, ...]]:
-    """``getaddrinfo`` bounded by ``deadline`` (names under ``.invalid`` never exist, RFC 6761)."""
+Lookup = Callable[[str, int], list[tuple[Any, ...]]]
+
+
+def _getaddrinfo(host: str, port: int) -> list[tuple[Any, ...]]:
+    return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+
+
+def resolve(host: str, port: int, deadline: float, lookup: Lookup | None = None) -> list[tuple[Any, ...]]:
+    """The addresses of ``host``, the lookup bounded by ``deadline`` (names under ``.invalid`` never exist, RFC 6761).
+
+    Raises ``socket.gaierror`` (``EAI_NONAME``: no such host; ``EAI_AGAIN``: try later) or TimeoutError.
+    """
+    import ipaddress
+
     from rapido_cli.deadline import call_with_timeout
-    from rapido_cli.net import is_loopback_literal
 
     name = host.strip("[]")
-    if name.lower().rstrip(".").endswith(".invalid") or name.lower().rstrip(".") == "invalid":
+    bare = name.lower().rstrip(".")
+    if lookup is None and (bare == "invalid" or bare.endswith(".invalid")):
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-    try:
-        import ipaddress
-
-        ipaddress.ip_address(name.split("%", 1)[0])
-        literal = True
-    except ValueError:
-        literal = is_loopback_literal(name) and name == "localhost"
-    if literal:
-        return socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
-    return call_with_timeout(
-        lambda: socket.getaddrinfo(name, port, type=socket.SOCK_STREAM), _remaining(deadline), name="rapido-dns"
-    )
+    if lookup is None:
+        try:
+            ipaddress.ip_address(name.split("%", 1)[0])
+        except ValueError:
+            pass
+        else:  # an address: nothing to look up, no thread needed
+            return _getaddrinfo(name, port)
+    fn = lookup or _getaddrinfo
+    return call_with_timeout(lambda: fn(name, port), _remaining(deadline), name="rapido-dns")
 
 
 def connect_tcp(infos: list[tuple[Any, ...]], deadline: float) -> socket.socket:
@@ -213,6 +222,11 @@ def open_socket(route: Route, ctx: ssl.SSLContext | None, deadline: float) -> so
 # ---------------------------------------------------------------- reading, bounded
 
 
+#: A socket timeout already set is kept while it is within this many seconds of the time left (each
+#: ``settimeout`` is a system call); so a recv may end at most this much after the deadline.
+_SLACK_S = 0.05
+
+
 class _DeadlineRaw(io.RawIOBase):
     """A socket's input where every ``recv`` waits at most until the connection's deadline."""
 
@@ -225,7 +239,7 @@ class _DeadlineRaw(io.RawIOBase):
         return True
 
     def readinto(self, b: Any) -> int:
-        self._sock.settimeout(_remaining(self._conn.deadline))
+        self._conn.arm()
         n = self._sock.recv_into(b)
         if not n:
             self.eof = True
@@ -252,7 +266,19 @@ class _Connection(http.client.HTTPConnection):
         self.ctx = ctx
         self.deadline = 0.0
         self.raw: _DeadlineRaw | None = None
+        self._timeout_set: float | None = None
         self.response_class = self._response  # type: ignore[assignment]
+
+    def arm(self) -> None:
+        """Make the next socket operation wait no longer than the time left (TimeoutError when none is)."""
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("deadline reached")
+        current = self._timeout_set
+        if current is None or not (left - _SLACK_S <= current <= left + _SLACK_S):
+            assert self.sock is not None
+            self.sock.settimeout(left)
+            self._timeout_set = left
 
     def _response(self, sock: socket.socket, debuglevel: int = 0, method: str | None = None, url: str | None = None
                   ) -> http.client.HTTPResponse:
@@ -261,6 +287,12 @@ class _Connection(http.client.HTTPConnection):
 
     def connect(self) -> None:
         self.sock = open_socket(self.route, self.ctx, self.deadline)
+        self._timeout_set = None
+        self.arm()
+
+    def close(self) -> None:
+        super().close()
+        self._timeout_set = None
 
 
 def _decoder(encoding: str) -> Any:
@@ -379,7 +411,7 @@ class ConnectionSender:
             conn.deadline = deadline
             try:
                 if conn.sock is not None:
-                    conn.sock.settimeout(_remaining(deadline))
+                    conn.arm()
                 conn.request("POST", plan.route.request_target, body=body, headers=plan.headers)
                 resp = conn.getresponse()
                 if conn.raw is not None and conn.raw.eof:
@@ -393,7 +425,9 @@ class ConnectionSender:
             except (OSError, http.client.HTTPException, MalformedAnswer, ValueError) as exc:
                 self.close()
                 return self._failed(number, start, started, exc)
-            if cut or resp.will_close or not resp.isclosed():
+            complete = resp.isclosed() or resp.length == 0
+            resp.close()  # the response only: the connection stays open for the next request
+            if cut or resp.will_close or not complete:
                 self.close()
             return self._answer(number, start, started, resp, data, cut)
         raise AssertionError("unreachable")
@@ -409,20 +443,19 @@ class ConnectionSender:
 
     def _answer(self, number: int, start: float, started: float, resp: http.client.HTTPResponse, data: bytes,
                 cut: bool) -> Attempt:
-        from rapido_cli.transport.retry import parse_retry_after
-
         scrub = self.plan.scrubber
         is_json, parsed = (False, None) if cut else parse_json(data)
-        body = scrub.value(parsed) if is_json else None
+        body = scrub.value(parsed) if is_json and scrub.needed(data) else parsed
         status = resp.status
         failure = failure_for_status(status, body, cut or not is_json)
-        ctype = resp.getheader("content-type")
+        wanted = _pick_headers(resp)
+        ctype = wanted.get("content-type")
         att = Attempt(
             number,
             status,
             (time.perf_counter() - start) * 1000,
             body=body,
-            retry_after=parse_retry_after(resp.getheader("retry-after")),
+            retry_after=parse_retry_after(wanted.get("retry-after")),
             failure=failure,
             content_type=inert(scrub.text(ctype), limit=100) if ctype else None,
             truncated=cut,
@@ -434,11 +467,25 @@ class ConnectionSender:
             rid = body.get("requestId")
             att.request_id = rid if isinstance(rid, str) else None
         if 300 <= status < 400:
-            loc = resp.getheader("location")
+            loc = wanted.get("location")
             att.location = inert(scrub.text(loc), limit=300) if loc else None
-        date = resp.getheader("date")
+        date = wanted.get("date")
         att.date = date[:100] if date else None
         return att
+
+
+_WANTED = frozenset({"content-type", "retry-after", "location", "date"})
+
+
+def _pick_headers(resp: http.client.HTTPResponse) -> dict[str, str]:
+    """The few response headers an attempt keeps (first of each), in one pass."""
+    found: dict[str, str] = {}
+    raw = getattr(resp.msg, "_headers", None)  # (name, value) pairs: skips email's per-call policy work
+    for name, value in raw if raw is not None else resp.msg.items():
+        key = name.lower()
+        if key in _WANTED and key not in found:
+            found[key] = str(value)
+    return found
 
 
 class SenderFactory:
