@@ -31,14 +31,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from rapido_cli.client import Attempt, RetryPolicy, classify, explain
 from rapido_cli.errors import ExitCode, UsageError
 from rapido_cli.journal import Journal, JournalWriter, Record, invalid_key
 from rapido_cli.models import MAX_EVENT_BYTES
 from rapido_cli.profiles import Target
-from rapido_cli.replay._http import TLS_UNTRUSTED, Sender, SenderFactory
 from rapido_cli.replay._rate import AdaptiveRate, RateLimiter
 from rapido_cli.rules import Problem
+from rapido_cli.transport import Attempt, RetryPolicy, Sender, SenderFactory, deliver, explain
 
 LineOutcome = Literal["sent", "skipped", "invalid", "failed", "would_send"]
 
@@ -134,6 +133,7 @@ class Summary:
     temporary: int = 0
     unauthorized: int = 0
     tls: int = 0  # the server's TLS certificate was not trusted
+    config: int = 0  # the answer says base_url is not the API (unconfirmed, redirect, 404/405, no such host, TLS)
     interrupted_events: int = 0
     pending: int = 0  # read but never attempted (the run was stopped)
     interrupted: bool = False
@@ -153,7 +153,7 @@ class Summary:
         """130 interrupted, 3 credentials refused, 1 any invalid/rejected, 75 temporary failures, else 0."""
         if self.interrupted:
             return ExitCode.INTERRUPTED
-        if self.unauthorized or self.tls:
+        if self.unauthorized or self.tls or self.config:
             return ExitCode.CONFIG
         if self.invalid or self.rejected:
             return ExitCode.DATA
@@ -179,6 +179,7 @@ class Summary:
             "temporary": self.temporary,
             "unauthorized": self.unauthorized,
             "tls": self.tls,
+            "config": self.config,
             "pending": self.pending + self.interrupted_events,
             "interrupted": self.interrupted,
             "exit_code": int(self.exit_code),
@@ -430,6 +431,8 @@ class Replayer:
                 s.unauthorized += 1
             elif r.failure == "tls":
                 s.tls += 1
+            elif r.failure not in ("interrupted", None):
+                s.config += 1
         if writer is not None and r.outcome in ("sent", "failed", "invalid") and r.event_id is not None:
             raw_text: str | None = None
             if r.outcome != "sent":
@@ -652,64 +655,46 @@ class Replayer:
     def _deliver(self, sender: Sender, w: _Work) -> LineResult:
         r = LineResult(w.line, w.event_id, "failed", event_type=w.event_type, order_id=w.order_id, raw=w.raw,
                        nbytes=w.nbytes)
-        last: Attempt | None = None
-        limit = self.options.max_attempts
         on_attempt = self.options.on_attempt
-        for number in range(1, limit + 1):
-            if not self.limiter.acquire(self._stop):
-                break
-            sent_at = time.monotonic()
-            att = sender.attempt(w.body, number)
-            last = att
-            r.attempts = number
+        adaptive = self.adaptive
+
+        def seen(att: Attempt, final: bool) -> None:
+            r.attempts = att.number
             r.status = att.status
             if att.request_id:
                 r.request_id = att.request_id
-            verdict = classify(att)
             if att.status == 429:
                 r.throttled += 1
-                if self.adaptive is not None:
-                    self.adaptive.on_throttle(sent_at)
-            elif verdict == "ok" and self.adaptive is not None:
-                self.adaptive.on_success(sent_at)
-            final = verdict != "retry" or number == limit
-            if not final:
-                wait = self.retry.backoff(number)
-                if att.retry_after is not None:
-                    wait = max(wait, min(att.retry_after, self.retry.retry_after_cap))
-                att.wait_s = wait
+                if adaptive is not None:
+                    adaptive.on_throttle(att.started)
+            elif att.failure is None and adaptive is not None:
+                adaptive.on_success(att.started)
             if on_attempt is not None:
                 on_attempt(w.line, w.event_id, att, final)
-            if verdict == "ok":
-                r.outcome = "sent"
-                r.error = None
-                return r
-            if att.status is None and (att.error or "").startswith(TLS_UNTRUSTED):
-                # Configuration, not weather: every request would fail the same way.
-                r.failure = "tls"
-                self._unauthorized.set()
-                self._stop.set()
-                break
-            if verdict == "unauthorized":
-                r.failure = "unauthorized"
-                self._unauthorized.set()
-                self._stop.set()
-                break
-            if verdict == "rejected":
-                r.failure = "rejected"
-                break
-            if number == limit:
-                r.failure = "temporary"
-                break
-            if self._stop.wait(att.wait_s):
-                break
-        if r.failure is None:
+
+        done = deliver(
+            sender, w.body, self.retry, max_attempts=self.options.max_attempts, stop=self._stop,
+            before_attempt=lambda: self.limiter.acquire(self._stop), on_attempt=seen,
+        )
+        if done.outcome == "sent":
+            r.outcome = "sent"
+            return r
+        last = done.last
+        if done.outcome == "interrupted":
             # Stopped before an attempt or between two: not judged; a re-run sends it.
             r.failure = "interrupted"
-        if last is not None:
-            r.error = explain(last)[0]
+        elif done.outcome == "failed":
+            r.failure = "temporary"
+        elif done.outcome == "rejected":
+            r.failure = "rejected"
         else:
-            r.error = "stopped before the first attempt"
+            # Credentials, TLS trust, or an endpoint that is not the API: every request would fail the same way.
+            r.failure = {"unauthorized": "unauthorized", "untrusted": "tls"}.get(
+                done.outcome, (last.failure if last is not None else None) or "config"
+            )
+            self._unauthorized.set()
+            self._stop.set()
+        r.error = explain(last)[0] if last is not None else "stopped before the first attempt"
         return r
 
     # ------------------------------------------------------------ progress
