@@ -61,6 +61,16 @@ def _status_every(environ: dict[str, str]) -> float:
         return STATUS_EVERY_S
 
 
+def _outage_window(environ: dict[str, str]) -> float:
+    """Seconds of failures in a row before a run stops as an outage (``RAPIDO_OUTAGE_WINDOW``)."""
+    from rapido_cli.replay import ReplayOptions
+
+    try:
+        return max(0.1, float(environ.get("RAPIDO_OUTAGE_WINDOW", ReplayOptions.outage_window_s)))
+    except ValueError:
+        return ReplayOptions.outage_window_s
+
+
 def _parse_rate(text: str | None) -> float | str | None:
     from rapido_cli.errors import UsageError
 
@@ -628,6 +638,7 @@ def replay(
         on_attempt=reporter.on_attempt,
         max_duration_s=max_duration,
         fail_fast=fail_fast,
+        outage_window_s=_outage_window(app.environ),
     )
     jr: Journal | None = None
     lock = None

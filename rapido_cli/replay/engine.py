@@ -481,13 +481,6 @@ class Replayer:
                 dead.flush()
             except OSError as exc:
                 self._io_failed(exc, str(self.options.dead_letter))
-        if (
-            self.options.fail_fast
-            and s.fail_fast_code is None
-            and (r.outcome == "invalid" or (r.outcome == "failed" and r.failure != "interrupted"))
-        ):
-            s.fail_fast_code = int(exit_code_for_failure(r.outcome, r.failure))
-            self._halt("fail_fast")
         if self.on_result is not None and r.outcome != "pending":
             self.on_result(r)
 
@@ -703,7 +696,17 @@ class Replayer:
                     except queue.Empty:
                         pass
 
+    def _fail_fast(self, r: LineResult) -> None:
+        """With ``fail_fast``: the first failed or invalid event stops the run, where it is found."""
+        if r.outcome == "invalid" or (r.outcome == "failed" and r.failure != "interrupted"):
+            with self._stop_lock:
+                if self.summary.fail_fast_code is None:
+                    self.summary.fail_fast_code = int(exit_code_for_failure(r.outcome, r.failure))
+            self._halt("fail_fast")
+
     def _emit(self, r: Any) -> None:
+        if self.options.fail_fast and isinstance(r, LineResult):
+            self._fail_fast(r)
         while True:
             try:
                 self._results.put(r, timeout=0.1)
