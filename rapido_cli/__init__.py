@@ -3,7 +3,7 @@
 The core is usable as a library and never imports the CLI framework::
 
     from rapido_cli.build import booking_event
-    from rapido_cli.client import EventClient
+    from rapido_cli.transport import EventClient
 """
 
 from rapido_cli._version import __version__

@@ -156,7 +156,7 @@ def _column_words(text: str) -> str:
 def event_line(event: Mapping[str, Any]) -> str:
     """One event as one JSON Lines record: the exact bytes ``send`` puts on the wire (compact, UTF-8).
 
-    Kept equal to :func:`rapido_cli.client.encode_event` (a test compares them byte for byte);
+    Kept equal to :func:`rapido_cli.transport.encode_event` (a test compares them byte for byte);
     defined here so ``build`` does not import the HTTP stack.
     """
     return json.dumps(event, separators=(",", ":"), ensure_ascii=False)

@@ -7,7 +7,6 @@ source: ``keyring``, ``env:VAR``, ``command:<shell command>``, ``file:<path>``.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import signal
 import stat
@@ -16,7 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from rapido_cli.deadline import call_with_timeout
 from rapido_cli.errors import ConfigError, RapidoError, UsageError
@@ -61,20 +59,13 @@ class Secret:
         return mask(self._value)
 
     def scrub(self, obj: Any) -> Any:
-        """``obj`` (text, or JSON-like data) with every copy of the secret replaced by its masked form.
+        """``obj`` (text, bytes, or JSON-like data) with every copy of the secret masked, in any encoding.
 
-        For what a server sends back: one that echoes the authorization header in an error
-        message must not make the key appear on a terminal or in a log.
+        For what a server sends back; see :class:`rapido_cli.transport.answer.Scrubber`.
         """
-        if not self._value:
-            return obj
-        if isinstance(obj, str):
-            return obj.replace(self._value, self.masked()) if self._value in obj else obj
-        if isinstance(obj, dict):
-            return {self.scrub(k): self.scrub(v) for k, v in obj.items()}
-        if isinstance(obj, list):
-            return [self.scrub(v) for v in obj]
-        return obj
+        from rapido_cli.transport.answer import scrub
+
+        return scrub(obj, self._value) if self._value else obj
 
     def __repr__(self) -> str:
         return f"Secret({self.masked()!r})"
@@ -557,69 +548,15 @@ def _kill_group(proc: subprocess.Popen[bytes] | None) -> None:
 # ---------------------------------------------------------------- resolution
 
 
-def _is_loopback(host: str) -> bool:
-    if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+def check_base_url(url: str, allow_http: bool, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Refuse what cannot be a safe API address; warnings for what is allowed but risky.
 
+    The rule lives in :func:`rapido_cli.transport.route.check_base_url` (plain http only when the
+    whole route, proxy included when ``environ`` is given, is loopback).
+    """
+    from rapido_cli.transport.route import check_base_url as check
 
-def check_base_url(url: str, allow_http: bool) -> list[str]:
-    """Refuse what cannot be a safe API address; return warnings for what is allowed but risky."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"base_url {url!r} is not an http(s) URL", hint="e.g. https://partner-staging.example.com")
-    try:
-        parts.port  # noqa: B018 - parsing it is the check
-    except ValueError:
-        raise ConfigError(f"base_url {url!r} has an invalid port", hint="e.g. https://host:8443") from None
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        if not allow_http:
-            raise ConfigError(
-                f"base_url {url} is plain http:// to a non-loopback host: the key would travel in clear",
-                hint="use https://, or set `allow_http: true` in the profile if you really mean it",
-            )
-        return [f"sending the client key over plain http:// to {parts.hostname} (allow_http is set)"]
-    return []
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for ``localhost``, ``*.localhost`` and loopback addresses (where plain http is allowed)."""
-    return _is_loopback(host)
-
-
-@dataclass(frozen=True)
-class TrustSource:
-    """Which certificates verify the server: the profile's ``ca_bundle``, SSL_CERT_FILE/DIR, or the OS store."""
-
-    kind: str  # "ca_bundle" | "SSL_CERT_FILE" | "SSL_CERT_DIR" | "system"
-    cafile: str | None = None
-    capath: str | None = None
-
-    def describe(self) -> str:
-        """A short phrase for messages: ``the profile's ca_bundle /x/ca.pem``."""
-        if self.kind == "ca_bundle":
-            return f"the profile's ca_bundle {self.cafile}"
-        if self.kind == "system":
-            return "the operating system's trust store"
-        parts = []
-        if self.cafile:
-            parts.append(f"SSL_CERT_FILE={self.cafile}")
-        if self.capath:
-            parts.append(f"SSL_CERT_DIR={self.capath}")
-        return " and ".join(parts)
-
-
-def tls_trust(ca_bundle: str | None, environ: Mapping[str, str]) -> TrustSource:
-    """The trust anchors a connection uses: ``ca_bundle`` replaces the others; then SSL_CERT_FILE/DIR; then the OS."""
-    if ca_bundle:
-        return TrustSource("ca_bundle", cafile=str(Path(ca_bundle).expanduser()))
-    cafile, capath = environ.get("SSL_CERT_FILE") or None, environ.get("SSL_CERT_DIR") or None
-    if cafile or capath:
-        return TrustSource("SSL_CERT_FILE" if cafile else "SSL_CERT_DIR", cafile=cafile, capath=capath)
-    return TrustSource("system")
+    return check(url, allow_http, environ)
 
 
 def _coerce(name: str, raw: Any, where: str) -> Any:
@@ -719,7 +656,7 @@ def resolve_profile(
 
     base = res.get("base_url")
     if base and check_url:
-        res.warnings.extend(check_base_url(base, bool(res.get("allow_http"))))
+        res.warnings.extend(check_base_url(base, bool(res.get("allow_http")), env))
 
     if env.get(KEY_ENV, "").strip():
         res.key_spec = Value(KEY_ENV, f"env:{KEY_ENV}")

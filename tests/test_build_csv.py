@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from rapido_cli.build import booking_event
-from rapido_cli.client import encode_event
 from rapido_cli.csvbuild import BookingCsv, ColumnMap, event_line, normalize_header
 from rapido_cli.errors import DataError, FieldError, UsageError
+from rapido_cli.transport import encode_event
 
 DATA = Path(__file__).parent / "data" / "csv"
 

@@ -11,8 +11,8 @@ from httpserver import Reply, ScriptedServer, error_body, ok_body
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rapido_cli.client import EventClient, RetryPolicy, parse_retry_after
 from rapido_cli.profiles import Secret, Target
+from rapido_cli.transport import EventClient, RetryPolicy, parse_retry_after
 
 EVENT = {"userId": "u", "event": {"type": "order.confirmed", "id": "evt_1"}, "attributes": {}, "schemaVersion": 1}
 
@@ -60,14 +60,16 @@ def test_retry_after_is_capped():
     assert sleeps == [5]
 
 
-def test_2xx_with_success_false_is_a_rejection():
+def test_2xx_with_success_false_is_unconfirmed_not_sent():
+    # Only 200 + {"success": true, "code": 7000} is an acknowledgement; any other 2xx is configuration.
     with (
         ScriptedServer([Reply(200, error_body(7001, "nope", {"userId": "unknown user"}))]) as srv,
         EventClient(target(srv.url)) as client,
     ):
         result = client.send(EVENT)
-    assert result.outcome == "rejected"
-    assert result.message == "HTTP 200: nope" and result.details == {"userId": "unknown user"}
+    assert result.outcome == "config" and result.failure == "unconfirmed" and not result.ok
+    assert result.exit_code == 3 and len(result.attempts) == 1
+    assert "not an acknowledgement" in (result.message or "") and result.details == {"userId": "unknown user"}
 
 
 def test_secret_never_shows_itself():

@@ -15,8 +15,9 @@ from conftest import TEST_KEY, write_profiles
 from httpserver import Reply, error_body, ok_body
 from test_tls_support import ConnectProxy, fixed_date, tls_server
 
-from rapido_cli.doctor import PROBE_EVENT, Report, proxy_for, run_checks
+from rapido_cli.doctor import PROBE_EVENT, Report, run_checks
 from rapido_cli.sandbox import Sandbox, SandboxConfig
+from rapido_cli.transport.proxy import proxy_for
 
 
 @pytest.fixture(autouse=True)
@@ -175,16 +176,28 @@ def test_clock_a_minute_off_warns(server, tmp_path: Path) -> None:
     assert report.ok
 
 
-def test_dns_failure_is_a_network_failure(tmp_path: Path) -> None:
+def test_a_host_that_does_not_exist_is_configuration(tmp_path: Path) -> None:
+    # Same classes as `rapido send`: EAI_NONAME is configuration (3), EAI_AGAIN is weather (75).
     def resolver(host: str, port: int) -> list[Any]:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    cfg = write_profiles(tmp_path / "profiles.yaml", "https://partner-staging.example.invalid", key=TEST_KEY)
+    cfg = write_profiles(tmp_path / "profiles.yaml", "https://partner-staging.example.com", key=TEST_KEY)
     report = doctor(cfg, resolver=resolver)
     dns = report.get("dns")
     assert dns is not None and dns.status == "fail"
-    assert "partner-staging.example.invalid" in dns.summary and "cannot resolve" in dns.summary
+    assert "partner-staging.example.com" in dns.summary and "does not exist" in dns.summary
     assert rows(report)["tcp"] == "skip" and rows(report)["auth"] == "skip"
+    assert int(report.exit_code) == 3
+
+
+def test_a_temporary_resolver_failure_is_a_network_failure(tmp_path: Path) -> None:
+    def resolver(host: str, port: int) -> list[Any]:
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    cfg = write_profiles(tmp_path / "profiles.yaml", "https://partner-staging.example.com", key=TEST_KEY)
+    report = doctor(cfg, resolver=resolver)
+    dns = report.get("dns")
+    assert dns is not None and dns.status == "fail" and "cannot resolve" in dns.summary
     assert int(report.exit_code) == 75
 
 
@@ -294,20 +307,21 @@ def test_base_url_with_the_api_path_warns(server, tmp_path: Path) -> None:
 # ---------------------------------------------------------------- proxies
 
 
-def test_proxy_selection_follows_httpx_rules() -> None:
+def test_proxy_selection_follows_the_transport() -> None:
     url = "https://partner.example.com"
-    assert proxy_for(url, {}) == (None, None)
-    proxy, _ = proxy_for(url, {"HTTPS_PROXY": "proxy.corp:3128"})
+    assert proxy_for(url, {}).proxy is None
+    proxy = proxy_for(url, {"HTTPS_PROXY": "proxy.corp:3128"}).proxy
     assert proxy is not None and proxy.url == "http://proxy.corp:3128" and proxy.variable == "HTTPS_PROXY"
-    proxy, _ = proxy_for(url, {"HTTPS_PROXY": "http://a:1", "https_proxy": "http://b:2"})
+    proxy = proxy_for(url, {"HTTPS_PROXY": "http://a:1", "https_proxy": "http://b:2"}).proxy
     assert proxy is not None and proxy.variable == "https_proxy"  # lower case wins, as in urllib
-    proxy, _ = proxy_for(url, {"ALL_PROXY": "http://a:1"})
+    proxy = proxy_for(url, {"ALL_PROXY": "http://a:1"}).proxy
     assert proxy is not None and proxy.variable == "ALL_PROXY"
-    assert proxy_for(url, {"HTTP_PROXY": "http://a:1"})[0] is None  # only for http:// URLs
-    assert proxy_for(url, {"HTTPS_PROXY": "http://a:1", "NO_PROXY": "example.com"}) == (None, "example.com")
-    assert proxy_for(url, {"HTTPS_PROXY": "http://a:1", "NO_PROXY": "*"})[0] is None
-    assert proxy_for(url, {"HTTPS_PROXY": "http://a:1", "NO_PROXY": "other.com,ample.com"})[0] is not None
-    proxy, _ = proxy_for(url, {"HTTPS_PROXY": "http://user:s3cret@proxy.corp:3128"})
+    assert proxy_for(url, {"HTTP_PROXY": "http://a:1"}).proxy is None  # only for http:// URLs
+    choice = proxy_for(url, {"HTTPS_PROXY": "http://a:1", "NO_PROXY": "example.com"})
+    assert (choice.proxy, choice.bypass) == (None, "example.com")
+    assert proxy_for(url, {"HTTPS_PROXY": "http://a:1", "NO_PROXY": "*"}).proxy is None
+    assert proxy_for(url, {"HTTPS_PROXY": "http://a:1", "NO_PROXY": "other.com,ample.com"}).proxy is not None
+    proxy = proxy_for(url, {"HTTPS_PROXY": "http://user:s3cret@proxy.corp:3128"}).proxy
     assert proxy is not None and proxy.display == "http://user:****@proxy.corp:3128"
 
 

@@ -199,7 +199,8 @@ def test_rejection_exits_1_and_temporary_exits_75(tmp_path: Path) -> None:
         assert len(srv.requests) == 9
     with ScriptedServer([Reply(200, {"success": False, "code": 7001, "error": {"message": "no"}})]) as srv:
         s = run(srv.url, f, concurrency=1)
-        assert s.rejected == 3  # HTTP 200 with success=false is not an acknowledgement
+        # HTTP 200 with success=false is not an acknowledgement: unconfirmed, the run stops (exit 3)
+        assert (s.sent, s.config, s.exit_code) == (0, 1, ExitCode.CONFIG)
 
 
 def test_sends_exact_line_and_headers(tmp_path: Path) -> None:
@@ -399,19 +400,15 @@ def test_cli_sandbox_flag(tmp_path: Path, rapido: Any) -> None:
     assert json.loads(r.stdout.splitlines()[-1])["summary"]["sent"] == 5
 
 
-def test_proxy_from_environment_goes_through_httpx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from rapido_cli.replay._http import proxy_for
-
-    assert proxy_for("https://api.example.com/x", {"HTTPS_PROXY": "http://p:3128"}) == "http://p:3128"
-    assert proxy_for("https://api.example.com/x", {"https_proxy": "http://p", "NO_PROXY": ".example.com"}) is None
-    assert proxy_for("http://api.example.com/x", {"HTTPS_PROXY": "http://p"}) is None
+def test_proxy_from_environment_is_used_by_the_workers(tmp_path: Path) -> None:
+    # The one proxy decision lives in rapido_cli.transport.proxy (see tests/test_transport.py).
     f = write_events(tmp_path / "e.jsonl", 3)
     with ScriptedServer([Reply(200, ok_body())]) as proxy:
-        monkeypatch.setenv("HTTP_PROXY", proxy.url)  # httpx reads the process environment
-        s = run("http://partner-api.invalid", f, environ={"HTTP_PROXY": proxy.url}, concurrency=2)
+        # plain http through a loopback proxy to a loopback target: the whole route is loopback
+        s = run("http://127.0.0.1:9", f, environ={"HTTP_PROXY": proxy.url}, concurrency=2)
         assert s.sent == 3
         # a forward proxy receives the absolute URL
-        assert {r.path for r in proxy.requests} == {"http://partner-api.invalid/api/ota/event"}
+        assert {r.path for r in proxy.requests} == {"http://127.0.0.1:9/api/ota/event"}
 
 
 def test_auto_rate_against_a_rate_limited_sandbox(tmp_path: Path, sandbox: Any) -> None:

@@ -19,12 +19,12 @@ from _counting import CountingServer
 from _events import write_events
 from httpserver import Reply, ScriptedServer, ok_body
 
-from rapido_cli.client import RetryPolicy
 from rapido_cli.errors import ExitCode
 from rapido_cli.journal import Journal
 from rapido_cli.profiles import Secret, Target
 from rapido_cli.replay import LineResult, Replayer, ReplayOptions, Summary
 from rapido_cli.replay.breaker import Breaker, signal_of
+from rapido_cli.transport import RetryPolicy
 
 KEY = "sk_test_SECRET_abcd1234WXYZ"
 FAST = RetryPolicy(max_attempts=5, base=0.01, cap=0.05, retry_after_cap=0.05)

@@ -12,10 +12,10 @@ from conftest import PAYMENT_SEND, TEST_KEY, write_profiles
 from httpserver import Reply, error_body, ok_body
 from test_tls_support import tls_server
 
-from rapido_cli.client import EventClient, build_ssl_context
 from rapido_cli.doctor import run_checks
 from rapido_cli.errors import ConfigError
-from rapido_cli.profiles import Secret, Target, resolve_profile, tls_trust
+from rapido_cli.profiles import Secret, Target, resolve_profile
+from rapido_cli.transport import EventClient, build_ssl_context, tls_trust
 
 EVENT = PAYMENT_SEND
 

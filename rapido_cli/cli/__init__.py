@@ -22,7 +22,7 @@ from rapido_cli._version import __version__
 #: Modules that add commands (a missing one is skipped). The root listing orders and groups the
 #: commands by TASK_PANELS below, whatever the order here.
 COMMAND_MODULES = (
-    "rapido_cli.cli.send",
+    "rapido_cli.cli.send_cmd",
     "rapido_cli.cli.validate_cmd",
     "rapido_cli.cli.replay_cmd",
     "rapido_cli.cli.build_cmd",

@@ -12,7 +12,7 @@ from typing import IO, TYPE_CHECKING, Annotated
 import typer
 
 from rapido_cli.cli.common import AppContext, common_options
-from rapido_cli.cli.send import Kind
+from rapido_cli.cli.send_cmd import Kind
 
 if TYPE_CHECKING:
     from rapido_cli.csvbuild import BookingCsv, RowResult

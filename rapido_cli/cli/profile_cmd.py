@@ -402,9 +402,9 @@ def add(
     force: Annotated[bool, typer.Option("--force", help="Replace a profile of the same name.")] = False,
 ) -> None:
     """Add a profile to the profiles file."""
-    from rapido_cli.client import build_ssl_context
     from rapido_cli.errors import UsageError
     from rapido_cli.profiles import check_base_url, save_profiles_file
+    from rapido_cli.transport import build_ssl_context
 
     _check_name(name)
     spec = _check_key_spec(key)

@@ -13,8 +13,8 @@ import typer
 from rapido_cli.cli.common import AppContext, common_options
 
 if TYPE_CHECKING:
-    from rapido_cli.client import Attempt
     from rapido_cli.replay import LineResult, Replayer, Summary
+    from rapido_cli.transport import Attempt
 
 REPLAY_HELP = """Send every valid event of a file (or - for standard input), exactly once.
 

@@ -49,17 +49,16 @@ from typing import IO, Any, Literal
 
 import orjson
 
-from rapido_cli.client import Attempt, RetryPolicy, classify, explain
 from rapido_cli.errors import LocalIOError, RapidoError
 from rapido_cli.journal import Journal, JournalWriter, Record, invalid_key
 from rapido_cli.models import MAX_EVENT_BYTES
 from rapido_cli.profiles import Target
-from rapido_cli.replay._http import TLS_UNTRUSTED, Sender, SenderFactory
 from rapido_cli.replay._rate import AdaptiveRate, RateLimiter
 from rapido_cli.replay.breaker import Breaker, signal_of
 from rapido_cli.replay.results import LineResult, StopReason, Summary, exit_code_for_failure
 from rapido_cli.replay.source import DocumentEvent, Format, prepare, read_document
 from rapido_cli.rules import Problem
+from rapido_cli.transport import Attempt, RetryPolicy, Sender, SenderFactory, classify, deliver, explain
 
 #: Lines longer than this are not read into memory whole: they are reported invalid and skipped.
 MAX_LINE_BYTES = max(1 << 20, MAX_EVENT_BYTES * 4)
@@ -472,8 +471,8 @@ class Replayer:
                 s.unauthorized += 1
             elif r.failure == "tls":
                 s.tls += 1
-            elif r.failure == "config":
-                s.config += 1
+            elif r.failure not in ("interrupted", None):
+                s.config += 1  # unconfirmed 2xx, redirect, 404/405, unknown host, proxy: see LineResult.failure
         if dead is not None and self._dead_letter_worthy(r):
             line = r.raw if r.raw.endswith(b"\n") else r.raw + b"\n"
             try:
@@ -777,82 +776,60 @@ class Replayer:
             return False
         return self.limiter.acquire(self._stop)
 
-    def _after_attempt(self, att: Attempt, verdict: str, sent_at: float) -> None:
+    def _after_attempt(self, att: Attempt) -> None:
         """Feed the outage breaker; stop the run when it trips."""
         if self.breaker is None:
             return
-        signal = signal_of(att.status, att.error, verdict=verdict)
-        if signal == "failure" and att.status is None and (att.error or "").startswith(TLS_UNTRUSTED):
-            signal = None
-        if self.breaker.record(signal, sent_at, explain(att)[0] if signal == "failure" else None):
+        signal = signal_of(att.status, att.error, verdict=classify(att))
+        if self.breaker.record(signal, att.started, explain(att)[0] if signal == "failure" else None):
             self._halt("outage", drain=True)
 
     def _deliver(self, sender: Sender, w: _Work) -> LineResult:
+        """One event through the transport's retry loop, with this run's hooks: pacing and the
+        outage breaker before each attempt, adaptive rate and breaker after it, and ``stop``."""
         r = LineResult(w.line, w.event_id, "failed", event_type=w.event_type, order_id=w.order_id, raw=w.raw,
                        nbytes=w.nbytes)
-        last: Attempt | None = None
-        limit = self.options.max_attempts
         on_attempt = self.options.on_attempt
-        for number in range(1, limit + 1):
-            if not self._before_attempt():
-                break
-            sent_at = time.monotonic()
-            att = sender.attempt(w.body, number)
-            last = att
-            r.attempts = number
+        adaptive = self.adaptive
+
+        def seen(att: Attempt, final: bool) -> None:
+            r.attempts = att.number
             r.status = att.status
             if att.request_id:
                 r.request_id = att.request_id
-            verdict: str = classify(att)
-            if att.status is None and (att.error or "").startswith(TLS_UNTRUSTED):
-                verdict = "untrusted"
-            self._after_attempt(att, verdict, sent_at)
+            self._after_attempt(att)
             if att.status == 429:
                 r.throttled += 1
-                if self.adaptive is not None:
-                    self.adaptive.on_throttle(sent_at)
-            elif verdict == "ok" and self.adaptive is not None:
-                self.adaptive.on_success(sent_at)
-            final = verdict != "retry" or number == limit
-            if not final:
-                wait = self.retry.backoff(number)
-                if att.retry_after is not None:
-                    wait = max(wait, min(att.retry_after, self.retry.retry_after_cap))
-                att.wait_s = wait
+                if adaptive is not None:
+                    adaptive.on_throttle(att.started)
+            elif att.failure is None and adaptive is not None:
+                adaptive.on_success(att.started)
             if on_attempt is not None:
                 on_attempt(w.line, w.event_id, att, final)
-            if verdict == "ok":
-                r.outcome = "sent"
-                r.error = None
-                return r
-            if verdict == "untrusted":
-                # Configuration, not weather: every request would fail the same way.
-                r.failure = "tls"
-                self._halt("config")
-                break
-            if verdict == "config":
-                r.failure = "config"
-                self._halt("config")
-                break
-            if verdict == "unauthorized":
-                r.failure = "unauthorized"
-                self._halt("unauthorized")
-                break
-            if verdict == "rejected":
-                r.failure = "rejected"
-                break
-            if number == limit:
-                r.failure = "temporary"
-                break
-            if self._stop.wait(att.wait_s):
-                break
-        if r.failure is None:
+
+        done = deliver(
+            sender, w.body, self.retry, max_attempts=self.options.max_attempts, stop=self._stop,
+            before_attempt=self._before_attempt, on_attempt=seen,
+        )
+        last = done.last
+        if done.outcome == "sent":
+            r.outcome = "sent"
+            return r
+        if done.outcome == "interrupted":
             # Stopped before an attempt or between two: not judged; a re-run sends it.
             r.failure = "interrupted"
-        if last is not None:
-            r.error = explain(last)[0]
+        elif done.outcome == "failed":
+            r.failure = "temporary"
+        elif done.outcome == "rejected":
+            r.failure = "rejected"
         else:
-            r.error = "stopped before the first attempt"
+            # Credentials, TLS trust, or an endpoint that is not the API (an unconfirmed 2xx, a redirect,
+            # 404/405, no such host): every request would fail the same way, so the run stops.
+            r.failure = {"unauthorized": "unauthorized", "untrusted": "tls"}.get(
+                done.outcome, (last.failure if last is not None else None) or "config"
+            )
+            self._halt("unauthorized" if r.failure == "unauthorized" else "config")
+        r.error = explain(last)[0] if last is not None else "stopped before the first attempt"
         return r
 
     # ------------------------------------------------------------ progress

@@ -18,11 +18,13 @@ __all__ = ["LineOutcome", "LineResult", "StopReason", "Summary", "exit_code_for_
 
 def exit_code_for_failure(outcome: str, failure: str | None) -> ExitCode:
     """The exit code one failed or invalid event stands for (``--fail-fast`` exits with it)."""
-    if outcome == "invalid" or failure == "rejected":
+    if outcome == "invalid":
         return ExitCode.DATA
-    if failure in ("unauthorized", "tls", "config"):
+    if failure == "config":
         return ExitCode.CONFIG
-    return ExitCode.TEMPFAIL
+    from rapido_cli.transport import FAILURE_EXIT
+
+    return FAILURE_EXIT.get(failure or "temporary", ExitCode.TEMPFAIL)
 
 
 @dataclass(slots=True)
@@ -36,7 +38,9 @@ class LineResult:
     attempts: int = 0
     request_id: str | None = None
     error: str | None = None
-    failure: str | None = None  # failed: temporary | rejected | unauthorized | tls | config | interrupted
+    #: failed: temporary | rejected | unauthorized | tls | interrupted, or what made the endpoint a
+    #: configuration problem (the transport's ``Attempt.failure``: unconfirmed, redirect, endpoint, nxdomain...)
+    failure: str | None = None
     reason: str | None = None  # skipped: "already sent" | "duplicate of line N"
     problems: list[Problem] | None = None
     throttled: int = 0

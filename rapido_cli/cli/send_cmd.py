@@ -11,7 +11,7 @@ import typer
 from rapido_cli.cli.common import AppContext, common_options
 
 if TYPE_CHECKING:
-    from rapido_cli.client import SendResult
+    from rapido_cli.transport import SendResult
 
 EVENT_TYPE_NAMES = ("order.confirmed", "order.cancelled", "order.modified", "payment.completed", "payment.failed")
 
@@ -151,10 +151,9 @@ def deliver(
     ``service`` (flights/hotels) is what the event is about, when known: the sandbox's default
     follows it, and a profile declared for the other service gets a warning.
     """
-    from rapido_cli.client import EventClient, RetryPolicy
-    from rapido_cli.errors import ExitCode
     from rapido_cli.output import print_json, render_attempt, render_request, render_send_result
     from rapido_cli.profiles import Value
+    from rapido_cli.transport import EventClient, RetryPolicy, request_preview
 
     profile = app.resolve_profile(need_key=True)
     current = profile.values.get("service")
@@ -167,22 +166,23 @@ def deliver(
                 f"this is a {service[:-1]} booking"
             )
     target = profile.target()
+    preview = request_preview(target, event)
+    if dry_run:
+        if app.json:
+            print_json({"dry_run": True, "request": preview})
+        else:
+            render_request(app.out, preview)
+            app.info("dry run: nothing was sent")
+        return
     retry = RetryPolicy.from_env(app.environ, max_attempts or target.max_attempts)
 
     def on_attempt(_event: dict[str, Any], attempt: Any, last: bool) -> None:
         if app.verbose:
             render_attempt(app.err, attempt, last)
 
-    with EventClient(target, retry=retry, on_attempt=on_attempt) as client:
-        preview = client.request_preview(event)
-        if dry_run:
-            if app.json:
-                print_json({"dry_run": True, "request": preview})
-            else:
-                render_request(app.out, preview)
-                app.info("dry run: nothing was sent")
-            return
+    with EventClient(target, retry=retry, on_attempt=on_attempt, environ=app.environ) as client:
         if app.verbose:
+            app.err.print(f"→ route: {client.route.describe()}", markup=False, highlight=False)
             app.err.print("→ request", style="bold")
             render_request(app.err, preview)
         result: SendResult = client.send(event)
@@ -190,25 +190,14 @@ def deliver(
         print_json(result.to_json())
     else:
         render_send_result(app.out, result)
-    code = {
-        "sent": ExitCode.OK,
-        "rejected": ExitCode.DATA,
-        "unauthorized": ExitCode.CONFIG,
-        "untrusted": ExitCode.CONFIG,
-        "failed": ExitCode.TEMPFAIL,
-    }[result.outcome]
-    if result.outcome == "unauthorized":
-        app.err.print(
-            f"hint: the server refused the credentials of profile '{profile.name}'; run `rapido doctor`", markup=False
-        )
-    if result.outcome == "untrusted":
-        app.err.print(
-            "hint: set `ca_bundle` in the profile (or SSL_CERT_FILE) to the CA that signed the server's "
-            "certificate; `rapido doctor` shows which trust store is used",
-            markup=False,
-        )
+    if result.hint and not result.temporary:
+        hint = result.hint
+        if result.failure == "unauthorized":
+            hint = f"the server refused the credentials of profile '{profile.name}'; run `rapido doctor`"
+        app.err.print(f"hint: {hint}", markup=False, highlight=False)
+    code = result.exit_code
     if code:
-        raise typer.Exit(int(code))
+        raise typer.Exit(code)
 
 
 def send(
