@@ -29,9 +29,10 @@ all the same. One row per event id holds its
 ``failure``    for ``failed`` rows: ``temporary`` (network, timeouts, 429/5xx/499 after all
                attempts; retrying later may pass), ``rejected`` (the server refused the data:
                fix it), ``unauthorized`` (401/403), ``tls`` (the server's certificate was not
-               trusted), ``config`` (the endpoint answered in a way only a configuration change fixes:
-               an unconfirmed 2xx, a redirect, 404/405, an unknown host) or ``interrupted`` (stopped
-               before its last attempt: a signal, an outage, ``--max-duration``; sent again next run).
+               trusted, or TLS failed), ``unconfirmed``/``redirect``/``endpoint``/``nxdomain``/``proxy``
+               (the endpoint is not the API as configured: a 2xx that is not an acknowledgement, a
+               redirect, 404/405, an unknown host, a proxy refusal; the run stops) or ``interrupted``
+               (stopped before its last attempt: a signal, an outage, ``--max-duration``; sent again).
 ``status``     the last HTTP status (NULL for a transport error or an invalid line)
 ``attempts``   HTTP attempts in the last run that tried it (0 for invalid lines)
 ``request_id`` the server's ``requestId`` from the last answer
@@ -92,7 +93,10 @@ JOURNAL_NAME = "journal.sqlite3"
 #: 1: the first schema; 2: targets in normal form (rows of older spellings rewritten on open).
 SCHEMA_VERSION = 2
 OUTCOMES = ("sent", "failed", "invalid")
-FAILURES = ("temporary", "rejected", "unauthorized", "tls", "config", "interrupted")
+FAILURES = (
+    "temporary", "rejected", "unauthorized", "tls", "unconfirmed", "redirect", "endpoint", "nxdomain", "proxy",
+    "interrupted",
+)
 SQLITE_HEADER = b"SQLite format 3\x00"
 _COLUMNS = {
     "deliveries": {

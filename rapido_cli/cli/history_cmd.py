@@ -54,7 +54,11 @@ class Failure(StrEnum):
     rejected = "rejected"
     unauthorized = "unauthorized"
     tls = "tls"
-    config = "config"
+    unconfirmed = "unconfirmed"
+    redirect = "redirect"
+    endpoint = "endpoint"
+    nxdomain = "nxdomain"
+    proxy = "proxy"
     interrupted = "interrupted"
 
 
