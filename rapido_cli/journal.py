@@ -306,7 +306,7 @@ def _row(r: sqlite3.Row | tuple[Any, ...]) -> JournalRow:
     )
 
 
-def _connect(path: Path, *, readonly: bool = False, immutable: bool = False) -> sqlite3.Connection:
+def _connect(path: Path, *, readonly: bool = False, immutable: bool = False, wal: bool = True) -> sqlite3.Connection:
     if readonly:
         # A URI, so that the file is never created and nothing is written (mode=ro); immutable=1
         # also skips the -shm/-wal files, for a journal on a read-only mount.
@@ -317,10 +317,14 @@ def _connect(path: Path, *, readonly: bool = False, immutable: bool = False) -> 
     # WAL: readers never block the writer; NORMAL sync is durable against a killed process
     # (only an OS crash may lose the last commits), which is the failure replay is built for.
     conn.execute("PRAGMA busy_timeout = 30000")
-    if not readonly:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
+    if not readonly and wal:
+        _wal(conn)
     return conn
+
+
+def _wal(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
 
 
 def _open_schema(path: Path, *, deadline_s: float = 30.0) -> sqlite3.Connection:
@@ -335,8 +339,11 @@ def _open_schema(path: Path, *, deadline_s: float = 30.0) -> sqlite3.Connection:
     while True:
         conn: sqlite3.Connection | None = None
         try:
-            conn = _connect(path)
+            # Checked before anything is written (switching to WAL rewrites the header): a file that
+            # is not ours is left exactly as it was.
+            conn = _connect(path, wal=False)
             _check_ours(conn, path)
+            _wal(conn)
             conn.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
             return conn
         except sqlite3.OperationalError as exc:
