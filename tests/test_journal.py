@@ -7,13 +7,12 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from rapido_cli.errors import ConfigError, ExitCode, TemporaryError
+from rapido_cli.errors import ExitCode, LocalIOError, TemporaryError
 from rapido_cli.journal import Journal, Record, default_journal_path, invalid_key
 
 
@@ -31,7 +30,7 @@ def test_created_private_and_in_wal_mode(tmp_path: Path) -> None:
     assert (path.stat().st_mode & 0o077) == 0
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
 
 
 def test_query_filters_and_order(tmp_path: Path) -> None:
@@ -75,16 +74,16 @@ def test_sent_is_never_downgraded(tmp_path: Path) -> None:
         assert f is not None and f.outcome == "sent" and f.raw is None and f.first_at == "1970-01-01T00:00:05.000Z"
 
 
-def test_writer_batches_and_flushes(tmp_path: Path) -> None:
+def test_writer_commits_promptly_and_flushes(tmp_path: Path) -> None:
     with Journal(tmp_path / "j.sqlite3") as j:
-        w = j.writer("T", "run1", batch_size=100, max_delay=10.0)
-        for i in range(250):
-            w.put(Record(f"e{i}", "sent", status=200, attempts=1))
-        time.sleep(0.2)
-        # two full batches are committed at once; the rest waits for its delay or a flush
-        assert j.counts("T") == {"sent": 200}
-        w.flush()
+        w = j.writer("T", "run1", batch_size=100)
+        seqs = [w.put(Record(f"e{i}", "sent", status=200, attempts=1)) for i in range(250)]
+        assert seqs == list(range(1, 251))
+        # committed as they come (batches of whatever is waiting), without a flush
+        assert w.wait_committed(250, timeout=5)
         assert j.counts("T") == {"sent": 250}
+        assert w.commits >= 3  # at most batch_size records per transaction
+        w.flush()
         w.put(Record("last", "sent"))
         w.close()
         assert j.counts("T") == {"sent": 251}
@@ -133,7 +132,7 @@ def test_lock_dies_with_its_process(tmp_path: Path) -> None:
 
 def test_opening_retries_while_another_run_holds_the_database(tmp_path, monkeypatch) -> None:
     """SQLite can answer "database is locked" at once (no busy wait) when two runs create the same
-    journal together: opening tries again instead of failing the run with exit 3."""
+    journal together: opening tries again instead of failing the run."""
     import sqlite3
 
     from rapido_cli import journal as jmod
@@ -156,5 +155,5 @@ def test_opening_retries_while_another_run_holds_the_database(tmp_path, monkeypa
         raise sqlite3.OperationalError("no such module: fts9")
 
     monkeypatch.setattr(jmod, "_connect", broken)
-    with pytest.raises(ConfigError, match="cannot open the journal"):
+    with pytest.raises(LocalIOError, match="cannot open the journal"):  # exit 74
         jmod.Journal(tmp_path / "other.sqlite3")

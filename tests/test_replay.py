@@ -446,8 +446,13 @@ def test_cli_status_lines_for_cron_logs(tmp_path: Path, sandbox: Any, rapido: An
     env["RAPIDO_STATUS_EVERY"] = "0.2"
     r = rapido("replay", str(f), "--concurrency", "1", env=env)
     assert r.code == 0, r.stderr
-    status = [line for line in r.stderr.splitlines() if line.startswith(f"replay {f}: ")]
-    assert len(status) >= 2 and " sent · " in status[-1] and "/s" in status[-1]
+    import re
+
+    status = [line for line in r.stderr.splitlines() if f" replay {f}: " in line]
+    assert len(status) >= 2 and " sent · " in status[-1] and "/s recent" in status[-1]
+    # for logs: an ISO time, done/total (percent) and an ETA from the recent rate
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d replay ", status[-1]), status[-1]
+    assert re.search(r": \d+/40 \(\d+%\) · ", status[-1]) and "ETA " in status[-1]
     assert "\x1b[" not in r.stderr  # not a terminal: no colour, no progress bar
 
 

@@ -53,6 +53,12 @@ class Failure(StrEnum):
     temporary = "temporary"
     rejected = "rejected"
     unauthorized = "unauthorized"
+    tls = "tls"
+    unconfirmed = "unconfirmed"
+    redirect = "redirect"
+    endpoint = "endpoint"
+    nxdomain = "nxdomain"
+    proxy = "proxy"
     interrupted = "interrupted"
 
 
@@ -152,7 +158,7 @@ def history(
     else:
         if limit is None and not app.json and export is None:
             limit = DEFAULT_TABLE_LIMIT
-        with Journal(path, create=False) as j:
+        with Journal(path, readonly=True) as j:
             rows = j.query(
                 target=target,
                 outcome=effective_outcome,
@@ -196,7 +202,9 @@ def _target_filter(app: AppContext) -> str | None:
             f"profile '{resolved.name}' has no base_url/client_id, so its journal target is unknown",
             hint="drop --profile to see every target",
         )
-    return f"{str(base).rstrip('/')}|{client}"
+    from rapido_cli.journal import normalise_target
+
+    return normalise_target(f"{base}|{client}")
 
 
 def _export(app: AppContext, rows: list[JournalRow], dest: str) -> None:

@@ -239,9 +239,10 @@ def send(
     if file is not None:
         if user or type_ or attr or attrs:
             raise UsageError("--file cannot be combined with --user/--type/--attr/--attrs")
-        event = _read_structured(file, "--file")
-        if not isinstance(event, dict):
-            raise DataError(f"{file}: expected one event object, found {type(event).__name__}")
+        from rapido_cli.replay.source import read_event_file
+
+        # The same readers and limits as replay and validate: one event, else "use rapido replay".
+        event = read_event_file(file)
         ev = event.get("event")
         if isinstance(ev, dict) and event_id:
             ev["id"] = event_id
