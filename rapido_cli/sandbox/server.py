@@ -29,6 +29,7 @@ from rapido_cli.sandbox.pwa import BRIDGE_PATH, PWA_PATH, PwaFlow, bridge_source
 from rapido_cli.sandbox.responses import (
     CODE_INVALID,
     CODE_NOT_FOUND,
+    CODE_RATE_LIMITED,
     CODE_UNAUTHORIZED,
     Answer,
     error_body,
@@ -42,6 +43,7 @@ from rapido_cli.sandbox.state import (
     TokenBucket,
     now_utc,
 )
+from rapido_cli.sandbox.stream import MAX_LAST, STREAM_PATH, StreamArgumentError, StreamHub
 
 __all__ = ["BRIDGE_PATH", "PWA_PATH", "Sandbox", "is_loopback_origin", "new_request_id"]
 
@@ -65,6 +67,7 @@ _ROUTES: dict[str, tuple[str, ...]] = {
     "/_sandbox/stats": ("GET", "HEAD"),
     "/_sandbox/missed": ("GET", "HEAD"),
     "/_sandbox/reset": ("POST",),
+    STREAM_PATH: ("GET",),
 }
 _CORS_HEADERS = "content-type, x-rapido-bridge, x-rapido-bridge-seq"
 _EXPOSED = "Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"
@@ -104,6 +107,9 @@ class Sandbox:
         bucket = TokenBucket(self.config.rate_limit, self.config.rate_burst) if self.config.rate_limit else None
         self.contract = ServerContract(self.config, self.ledger, self.correlator, faults, bucket)
         self.pwa = PwaFlow(self.config, self.correlator)
+        self.streams = StreamHub(
+            self.ledger, max_clients=self.config.max_stream_clients, keepalive_s=self.config.stream_keepalive_s
+        )
         self._bridge: bytes | None = None
         self._latency = self.config.latency_ms / 1000.0
         self._loopback_only = _is_loopback_host(self.config.host)
@@ -175,6 +181,7 @@ class Sandbox:
                 return
             self.stopping = True
             self._stopped.set()
+            self.streams.stop()
             if self._server is not None:
                 self._server.stopping = True
                 self._server.shutdown()
@@ -287,6 +294,11 @@ class Sandbox:
         if method == "OPTIONS":
             self._preflight(h, allowed)
             return
+        if (path == "/" or path.startswith("/_sandbox/")) and origin and not is_loopback_origin(origin):
+            # The inspection endpoints and the inbox are for this machine's pages only.
+            h.close_connection = True
+            self._error(h, 403, CODE_UNAUTHORIZED, f"origin {origin!r} is not a loopback origin", _NOT_LOOPBACK)
+            return
         if allowed is None:
             self._error(
                 h,
@@ -335,11 +347,34 @@ class Sandbox:
             self._json(h, self.stats(), head)
         elif path == "/_sandbox/missed":
             self._json(h, {"window_s": self.config.missed_after_s, "missed": self.missed()}, head)
+        elif path == STREAM_PATH:
+            self._stream(h, query)
         elif path == "/_sandbox/reset":
             self.reset()
             self._json(h, {"reset": True}, head)
         else:  # "/"
             self._json(h, self._index(), head)
+
+    def _stream(self, h: Handler, query: str) -> None:
+        try:
+            cursor = self.streams.start_cursor(query, h.headers.get("Last-Event-ID"))
+        except StreamArgumentError as exc:
+            self._error(h, 400, CODE_INVALID, str(exc), {"last": f"0 to {MAX_LAST}; Last-Event-ID: a seq"})
+            return
+        if not self.streams.acquire():
+            self._error(
+                h,
+                429,
+                CODE_RATE_LIMITED,
+                f"{self.streams.max_clients} stream clients are connected already",
+                {"stream": "close another tail or inbox page, or try again later"},
+                headers=[("Retry-After", "5")],
+            )
+            return
+        try:
+            self.streams.serve(h, cursor)
+        finally:
+            self.streams.release()
 
     def _index(self) -> dict[str, Any]:
         return {
@@ -351,6 +386,7 @@ class Sandbox:
                 "GET /_sandbox/events?flow=&verdict=&since=&limit=": "recent events with their verdicts",
                 "GET /_sandbox/stats": "counters by flow, verdict and status; booking correlation",
                 "GET /_sandbox/missed": "PWA bookings with no server order.* event in time",
+                f"GET {STREAM_PATH}?last=N": "server-sent events: the last N events, then each new one",
                 "POST /_sandbox/reset": "forget events, idempotency answers and bookings",
             },
             "client_id_enforced": self.config.client_id is not None,
@@ -434,6 +470,7 @@ class Sandbox:
     def _deliver(self, h: Handler, ev: SandboxEvent, t0: float, answer: Answer) -> None:
         """Record ``ev``, wait out the latency, answer (or drop), then tell ``on_event``."""
         ev.status = None if answer.drop and ev.fault == DROP else answer.status
+        ev.code = None if ev.status is None else answer.code
         ev.verdict = answer.verdict
         if not ev.message:
             ev.message = answer.message
