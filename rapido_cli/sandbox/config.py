@@ -189,6 +189,8 @@ class SandboxConfig:
     keep_events: int = 10_000
     #: Idle keep-alive connections are closed after this many seconds.
     idle_timeout_s: float = 30.0
+    #: Accept ``Origin: null`` (pages opened from file://, sandboxed iframes) on ``POST /pwa/events``.
+    allow_file_origin: bool = False
     #: ``GET /_sandbox/stream`` clients served at once (more get 429).
     max_stream_clients: int = 32
     #: Seconds between ``: keepalive`` comments on an idle stream.

@@ -72,6 +72,29 @@ _ROUTES: dict[str, tuple[str, ...]] = {
 _CORS_HEADERS = "content-type, x-rapido-bridge, x-rapido-bridge-seq"
 _EXPOSED = "Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"
 _NOT_LOOPBACK = {"origin": "the sandbox accepts pages served from localhost, 127.0.0.0/8 or [::1]"}
+#: Endpoints that change the sandbox's state beyond recording an event: a browser may reach them
+#: only with a request it would preflight (JSON, or the custom header), never a "simple" one.
+_STATE_CHANGING = frozenset({"/_sandbox/reset"})
+NON_SIMPLE_HEADER = "x-rapido-sandbox"
+
+
+def _scrubbed(obj: Any, key: str) -> Any:
+    if isinstance(obj, str):
+        return obj.replace(key, "[redacted]")
+    if isinstance(obj, dict):
+        return {_scrubbed(k, key): _scrubbed(v, key) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_scrubbed(v, key) for v in obj]
+    return obj
+
+
+def scrub_key(ev: SandboxEvent, key: str) -> None:
+    """Replace the sandbox's own expected key wherever a client echoed it (body, headers, ids)."""
+    line = orjson.dumps(ev.to_dict(), default=str)
+    if key.encode() not in line and orjson.dumps(key)[1:-1] not in line:
+        return
+    for name in ("event", "headers", "problems", "message", "client_id", "event_id", "event_type", "order_id"):
+        setattr(ev, name, _scrubbed(getattr(ev, name), key))
 
 
 def _is_loopback_host(authority: str | None) -> bool:
@@ -113,6 +136,8 @@ class Sandbox:
         self._bridge: bytes | None = None
         self._latency = self.config.latency_ms / 1000.0
         self._loopback_only = _is_loopback_host(self.config.host)
+        self._key = self.config.client_key or None
+        self._key_json = orjson.dumps(self._key)[1:-1] if self._key else b""
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -269,7 +294,7 @@ class Sandbox:
         path, _, query = h.path.partition("?")
         allowed = _ROUTES.get(path)
         origin = h.headers.get("Origin")
-        if origin and is_loopback_origin(origin):
+        if origin and self._origin_allowed(origin, path):
             h.answer_headers = [
                 ("Access-Control-Allow-Origin", origin),
                 ("Vary", "Origin"),
@@ -294,8 +319,9 @@ class Sandbox:
         if method == "OPTIONS":
             self._preflight(h, allowed)
             return
-        if (path == "/" or path.startswith("/_sandbox/")) and origin and not is_loopback_origin(origin):
-            # The inspection endpoints and the inbox are for this machine's pages only.
+        if origin and path not in (API_PATH, PWA_PATH) and not self._origin_allowed(origin, path):
+            # The inspection endpoints and the inbox are for this machine's pages only (the two
+            # event endpoints record the refusal, so they check for themselves).
             h.close_connection = True
             self._error(h, 403, CODE_UNAUTHORIZED, f"origin {origin!r} is not a loopback origin", _NOT_LOOPBACK)
             return
@@ -349,11 +375,33 @@ class Sandbox:
             self._json(h, {"window_s": self.config.missed_after_s, "missed": self.missed()}, head)
         elif path == STREAM_PATH:
             self._stream(h, query)
+        elif path in _STATE_CHANGING and not self._non_simple(h):
+            # A cross-site page can send a "simple" text/plain or form POST without asking; only
+            # a request that needs a CORS preflight (refused for non-loopback origins) gets through.
+            self._error(
+                h,
+                403,
+                CODE_UNAUTHORIZED,
+                f"{path} changes the sandbox's state: send the request as JSON or with {NON_SIMPLE_HEADER}: 1",
+                {"content-type": "application/json", NON_SIMPLE_HEADER: "1"},
+            )
         elif path == "/_sandbox/reset":
             self.reset()
             self._json(h, {"reset": True}, head)
         else:  # "/"
             self._json(h, self._index(), head)
+
+    def _origin_allowed(self, origin: str, path: str) -> bool:
+        """Loopback pages everywhere; ``null`` (file:// pages) on the PWA bridge with ``allow_file_origin``."""
+        if is_loopback_origin(origin):
+            return True
+        return origin == "null" and path == PWA_PATH and self.config.allow_file_origin
+
+    @staticmethod
+    def _non_simple(h: Handler) -> bool:
+        """A request a browser sends cross-origin only after a preflight: JSON, or the custom header."""
+        ctype = (h.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        return ctype == "application/json" or (h.headers.get(NON_SIMPLE_HEADER) or "").strip() == "1"
 
     def _stream(self, h: Handler, query: str) -> None:
         try:
@@ -418,7 +466,7 @@ class Sandbox:
         if allowed is None:
             self._error(h, 404, CODE_NOT_FOUND, f"no such endpoint: {h.path}", None)
             return
-        if not is_loopback_origin(origin):
+        if not self._origin_allowed(origin, h.path.partition("?")[0]):
             # No CORS headers: the browser refuses the cross-origin request.
             self._error(h, 403, CODE_UNAUTHORIZED, f"origin {origin!r} is not a loopback origin", _NOT_LOOPBACK)
             return
@@ -440,10 +488,25 @@ class Sandbox:
             ev.headers["authorization"] = "[redacted]"
         return ev
 
+    def _refuse_origin(self, h: Handler, ev: SandboxEvent, t0: float, path: str) -> bool:
+        """403 (recorded) for a page of another origin; True when refused."""
+        origin = h.headers.get("Origin")
+        if not origin or self._origin_allowed(origin, path):
+            return False
+        h.close_connection = True  # the body is left unread
+        message = f"origin {origin!r} is not a loopback origin"
+        details = dict(_NOT_LOOPBACK)
+        if origin == "null" and path == PWA_PATH:
+            details["origin"] = "a page opened from a file (Origin: null): start the sandbox with --allow-file-origin"
+        self._deliver(h, ev, t0, Answer(403, CODE_UNAUTHORIZED, message, details, verdict="forbidden"))
+        return True
+
     def _server_event(self, h: Handler) -> None:
         t0 = time.monotonic()
         ev = self._new_event(h, "server")
         ev.client_id = (h.headers.get("x-client-id") or "").strip() or None
+        if self._refuse_origin(h, ev, t0, API_PATH):
+            return
         try:
             body = h.read_body(MAX_EVENT_BYTES)
         except BodyError as exc:
@@ -454,11 +517,7 @@ class Sandbox:
     def _pwa_event(self, h: Handler) -> None:
         t0 = time.monotonic()
         ev = self._new_event(h, "pwa")
-        origin = h.headers.get("Origin")
-        if origin and not is_loopback_origin(origin):
-            h.close_connection = True
-            message = f"origin {origin!r} is not a loopback origin"
-            self._deliver(h, ev, t0, Answer(403, CODE_UNAUTHORIZED, message, _NOT_LOOPBACK, verdict="forbidden"))
+        if self._refuse_origin(h, ev, t0, PWA_PATH):
             return
         try:
             body = h.read_body(MAX_EVENT_BYTES)
@@ -478,6 +537,9 @@ class Sandbox:
         if body is None:
             ev.request_id = ev.request_id or new_request_id()
             body = error_body(answer.code, answer.message, answer.details, ev.request_id)
+        if self._key is not None:
+            scrub_key(ev, self._key)
+            body = body.replace(self._key_json, b"[redacted]")
         self.ledger.record(ev)
         if ev.flow == "server" and self._latency:
             wait = t0 + self._latency - time.monotonic()  # the sleep is per connection thread

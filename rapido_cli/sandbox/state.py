@@ -12,11 +12,12 @@ import time
 from collections import Counter, deque
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import orjson
 
-from rapido_cli.errors import UsageError
+from rapido_cli.errors import LocalIOError, UsageError
+from rapido_cli.fs import open_private
 from rapido_cli.sandbox.config import Fault, SandboxEvent, iso_ms
 
 
@@ -87,12 +88,15 @@ class JsonlWriter:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh: IO[bytes] | None = path.open("ab")
+            # Booking data: private (0600), never through a symbolic link, regular files only.
+            self._fh: IO[bytes] | None = cast("IO[bytes]", open_private(path, "a", binary=True))
         except OSError as exc:
             raise UsageError(
                 f"{option} {path}: cannot open for appending: {exc.strerror or exc}",
                 hint="give a writable file path",
             ) from None
+        except LocalIOError as exc:
+            raise UsageError(f"{option} {exc.message}", hint="give the path of a regular file you can write") from None
         self._lock = threading.Lock()
 
     def write(self, record: dict[str, Any]) -> None:
