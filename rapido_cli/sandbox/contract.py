@@ -27,6 +27,7 @@ from rapido_cli.sandbox.responses import (
     CODE_UNAUTHORIZED,
     Answer,
     new_request_id,
+    not_json,
     problem_details,
     problem_list,
     success_body,
@@ -247,7 +248,7 @@ class ServerContract:
         """The body parses as JSON."""
         if req.parse_error is None:
             return None
-        return Answer(400, CODE_INVALID, "the body is not valid JSON", {"body": req.parse_error}, verdict="invalid")
+        return not_json(req.body, req.parse_error)
 
     @staticmethod
     def event_is_valid(req: ServerRequest) -> Answer | None:

@@ -13,6 +13,8 @@ import contextlib
 import socket
 import sys
 import threading
+import time
+import zlib
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,6 +27,91 @@ Dispatch = Callable[["Handler", str], None]
 
 _MAX_HEADER_LINE = 65536
 _MAX_HEADERS = 100
+_MAX_CHUNK_LINE = 1024
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+
+
+class _Decoder:
+    """Incremental ``Content-Encoding`` decoding, stopping as soon as the output passes ``limit``."""
+
+    def __init__(self, coding: str, limit: int) -> None:
+        self.coding = coding
+        self.limit = limit
+        self._wbits = 16 + zlib.MAX_WBITS if coding in ("gzip", "x-gzip") else zlib.MAX_WBITS
+        self._z: Any = None
+        self._out: list[bytes] = []
+        self._size = 0
+
+    @classmethod
+    def for_coding(cls, header: str | None, limit: int) -> _Decoder | None:
+        """The decoder for a ``Content-Encoding`` value; None for none or ``identity``."""
+        codings = [c.strip().lower() for c in (header or "").split(",") if c.strip()]
+        codings = [c for c in codings if c != "identity"]
+        if not codings:
+            return None
+        if len(codings) == 1 and codings[0] in ("gzip", "x-gzip", "deflate"):
+            return cls(codings[0], limit)
+        raise BodyError(
+            415,
+            f"unsupported Content-Encoding {header!r}",
+            {"content-encoding": "use gzip, deflate or none"},
+            "unsupported",
+        )
+
+    def _bad(self, why: str) -> BodyError:
+        return BodyError(400, f"the body is not valid {self.coding} data: {why}", {"content-encoding": why})
+
+    def feed(self, data: bytes) -> None:
+        """Decode one piece of the body."""
+        if self._z is None:
+            if not data:
+                return
+            wbits = self._wbits
+            # "deflate" means zlib-wrapped (RFC 9110), but some clients send a raw deflate stream.
+            if self.coding == "deflate" and not (
+                len(data) >= 2 and (data[0] & 0x0F) == 8 and int.from_bytes(data[:2], "big") % 31 == 0
+            ):
+                wbits = -zlib.MAX_WBITS
+            self._z = zlib.decompressobj(wbits)
+        if self._z.eof:
+            if data:
+                raise self._bad("data after the end of the compressed stream")
+            return
+        pending = data
+        while pending:
+            try:
+                out = self._z.decompress(pending, self.limit - self._size + 1)
+            except zlib.error as exc:
+                raise self._bad(str(exc).removeprefix("Error -3 while decompressing data: ")) from None
+            self._size += len(out)
+            if self._size > self.limit:
+                raise BodyError(
+                    413,
+                    f"the body is over {self.limit} bytes once decoded; the limit is {self.limit} bytes per event",
+                    {"body": f"at most {self.limit} bytes (decoded)"},
+                    "too_large",
+                )
+            self._out.append(out)
+            if self._z.eof:
+                if self._z.unused_data:
+                    raise self._bad("data after the end of the compressed stream")
+                return
+            pending = self._z.unconsumed_tail
+
+    def finish(self) -> bytes:
+        """The decoded body; the compressed stream must be complete."""
+        if self._z is None:
+            raise self._bad("the body is empty")
+        if not self._z.eof:
+            try:
+                tail = self._z.flush()
+            except zlib.error as exc:
+                raise self._bad(str(exc)) from None
+            self._size += len(tail)
+            self._out.append(tail)
+            if not self._z.eof:
+                raise self._bad("the compressed stream is cut short")
+        return b"".join(self._out)
 
 
 class BodyError(Exception):
@@ -205,32 +292,99 @@ class Handler(BaseHTTPRequestHandler):
     # -- reading -------------------------------------------------------------------------------
 
     def read_body(self, limit: int) -> bytes:
-        """The request body (``Content-Length``), at most ``limit`` bytes; :class:`BodyError` otherwise.
+        """The request body, decoded, at most ``limit`` bytes once decoded; :class:`BodyError` otherwise.
 
-        After an error the body is left unread and the connection marked to close.
+        Framing: ``Content-Length`` or ``Transfer-Encoding: chunked`` (Node's and Java's clients
+        stream bodies that way). Coding: ``Content-Encoding`` ``gzip``, ``deflate`` or ``identity``,
+        decoded incrementally so a small compressed body that inflates past ``limit`` is refused
+        after reading at most ``limit`` decoded bytes (a zip bomb costs nothing). The whole body
+        must arrive within the connection's idle timeout. After an error the connection closes.
         """
-        if self.headers.get("Transfer-Encoding"):
+        try:
+            decoder = _Decoder.for_coding(self.headers.get("Content-Encoding"), limit)
+            # The wire may carry a little more than the decoded limit (gzip's header, stored blocks).
+            wire_limit = limit if decoder is None else limit + limit // 8 + 1024
+            te = self.headers.get("Transfer-Encoding")
+            pieces = self._chunked(te, wire_limit) if te is not None else self._sized(wire_limit, limit)
+            if decoder is None:
+                return b"".join(pieces)
+            for piece in pieces:
+                decoder.feed(piece)
+            return decoder.finish()
+        except BodyError:
             self.close_connection = True
-            raise BodyError(
-                411, "send the body with a Content-Length", {"transfer-encoding": "chunked bodies are not accepted"}
-            )
+            raise
+
+    def _sized(self, wire_limit: int, limit: int) -> list[bytes]:
         raw = self.headers.get("Content-Length")
         try:
-            length = int(raw) if raw is not None else -1
+            length = int(raw) if raw is not None and raw.strip().isdigit() else -1
         except ValueError:
             length = -1
         if length < 0:
-            self.close_connection = True
-            raise BodyError(411, "a Content-Length header is required", {"content-length": "missing or not a number"})
-        if length > limit:
-            self.close_connection = True  # the body is left unread
+            raise BodyError(
+                411,
+                "a Content-Length header (or Transfer-Encoding: chunked) is required",
+                {"content-length": "missing or not a number"},
+            )
+        if length > wire_limit:
             raise BodyError(
                 413,
                 f"the body is {length} bytes; the limit is {limit} bytes per event",
                 {"body": f"at most {limit} bytes"},
                 "too_large",
             )
-        return self.rfile.read(length) if length else b""
+        return [self.rfile.read(length)] if length else []
+
+    def _chunked(self, te: str, wire_limit: int) -> list[bytes]:
+        codings = [c.strip().lower() for c in te.split(",") if c.strip()]
+        if codings != ["chunked"]:
+            raise BodyError(
+                501,
+                f"unsupported Transfer-Encoding {te!r}",
+                {"transfer-encoding": "only chunked is accepted"},
+                "unsupported",
+            )
+        if self.headers.get("Content-Length") is not None:
+            # Both framings: Transfer-Encoding wins (RFC 9112 6.3), and the connection closes after.
+            self.close_connection = True
+        deadline = time.monotonic() + self.server.idle_timeout
+        pieces: list[bytes] = []
+        total = 0
+        while True:
+            if time.monotonic() > deadline:
+                raise BodyError(408, "the chunked body did not arrive in time", {"body": "send it at once"})
+            line = self.rfile.readline(_MAX_CHUNK_LINE + 1)
+            if not line.endswith(b"\n") or len(line) > _MAX_CHUNK_LINE:
+                raise BodyError(400, "malformed chunked body: bad chunk size line", {"body": "chunked framing"})
+            size_text = line.split(b";", 1)[0].strip()
+            try:
+                size = int(size_text, 16) if size_text and all(c in _HEX for c in size_text) else -1
+            except ValueError:
+                size = -1
+            if size < 0:
+                raise BodyError(400, "malformed chunked body: chunk size is not hex", {"body": "chunked framing"})
+            if size == 0:
+                break
+            total += size
+            if total > wire_limit:
+                raise BodyError(
+                    413,
+                    f"the chunked body is over {wire_limit} bytes; the limit is per event",
+                    {"body": f"at most {wire_limit} bytes"},
+                    "too_large",
+                )
+            data = self.rfile.read(size)
+            if len(data) != size or self.rfile.read(2) != b"\r\n":
+                raise BodyError(400, "malformed chunked body: a chunk is cut short", {"body": "chunked framing"})
+            pieces.append(data)
+        for _ in range(_MAX_HEADERS + 1):  # trailer fields, ignored
+            trailer = self.rfile.readline(_MAX_HEADER_LINE + 1)
+            if trailer in (b"\r\n", b"\n"):
+                return pieces
+            if not trailer or len(trailer) > _MAX_HEADER_LINE:
+                break
+        raise BodyError(400, "malformed chunked body: no end after the last chunk", {"body": "chunked framing"})
 
     def discard_body(self, limit: int) -> None:
         """Consume a body nobody reads, so the next request on the connection parses cleanly."""

@@ -22,6 +22,7 @@ from rapido_cli.sandbox.responses import (
     Answer,
     error_body,
     new_request_id,
+    not_json,
     problem_details,
     problem_list,
     success_body,
@@ -72,7 +73,7 @@ class PwaFlow:
             obj = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             ev.event = {"raw": body[:1024].decode("utf-8", "replace")}
-            return Answer(400, CODE_INVALID, "the body is not valid JSON", {"body": str(exc)}, verdict="invalid")
+            return not_json(body, str(exc))
         ev.event = obj
         ev.event_type = text_or_none(get_path(obj, "eventType"))
         ev.request_id = new_request_id()

@@ -36,6 +36,7 @@ __all__ = [
     "Answer",
     "error_body",
     "new_request_id",
+    "not_json",
     "problem_details",
     "problem_list",
     "reason_phrase",
@@ -95,6 +96,17 @@ def success_body(timestamp: datetime | str, request_id: str, **extra: Any) -> by
     """``{"success": true, "code": 7000, "timestamp", "requestId"}`` (plus ``extra``)."""
     ts = timestamp if isinstance(timestamp, str) else iso_seconds(timestamp)
     return orjson.dumps({"success": True, "code": CODE_OK, "timestamp": ts, "requestId": request_id, **extra})
+
+
+def not_json(body: bytes, error: str) -> Answer:
+    """400 for a body that does not parse, saying why in words a sender can act on."""
+    if body[:2] == b"\x1f\x8b":
+        why = "the body is gzip-compressed: say so with Content-Encoding: gzip"
+    elif not body:
+        why = "the body is empty"
+    else:
+        why = error
+    return Answer(400, CODE_INVALID, "the body is not valid JSON", {"body": why}, verdict="invalid")
 
 
 def problem_list(problems: list[Problem]) -> list[dict[str, str]]:
