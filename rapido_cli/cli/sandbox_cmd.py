@@ -27,7 +27,12 @@ browser: add <script src="http://127.0.0.1:8787/bridge.js"></script> in developm
 watch both flows here. A PWA booking_completed with no server order.* event for the same
 booking id within --missed-after seconds is reported as a missed booking (--missed keeps them).
 
-Inspect with GET /_sandbox/events, /_sandbox/stats and /_sandbox/missed (JSON).
+Open http://127.0.0.1:8787/ in a browser for the inbox: every event as it arrives, its verdict
+and problems, missed bookings highlighted. Inspect with GET /_sandbox/events, /_sandbox/stats and
+/_sandbox/missed (JSON); follow GET /_sandbox/stream (server-sent events) or `rapido tail`.
+POST /_sandbox/reset clears it (send JSON or an x-rapido-sandbox: 1 header).
+
+Pages opened from file:// (Origin: null) are refused unless --allow-file-origin.
 
 [bold]Examples[/]
 
@@ -141,7 +146,8 @@ def _banner(app: AppContext, cfg: SandboxConfig, url: str) -> list[str]:
         f"rapido sandbox listening on {url}  (nothing reaches Rapido; Ctrl-C to stop)",
         f"  server events  POST {url}/api/ota/event   e.g. RAPIDO_BASE_URL={url} rapido send ...",
         f'  PWA bridge     <script src="{url}/bridge.js"></script>',
-        f"  inspect        {url}/_sandbox/events  /_sandbox/stats  /_sandbox/missed",
+        f"  inbox          {url}/  (open in a browser: what arrives, live)",
+        f"  inspect        {url}/_sandbox/events  /_sandbox/stats  /_sandbox/missed  /_sandbox/stream",
     ]
     if cfg.client_id or cfg.client_key:
         who = f"client id {cfg.client_id!r}" if cfg.client_id else "any client id"

@@ -25,6 +25,7 @@ from rapido_cli.rules import check_pwa_event, check_server_event
 from rapido_cli.sandbox.config import DROP, SandboxConfig, SandboxEvent
 from rapido_cli.sandbox.contract import ServerContract, ServerRequest
 from rapido_cli.sandbox.http import BodyError, Handler, HttpServer
+from rapido_cli.sandbox.inbox import inbox_page, wants_html
 from rapido_cli.sandbox.pwa import BRIDGE_PATH, PWA_PATH, PwaFlow, bridge_source
 from rapido_cli.sandbox.responses import (
     CODE_INVALID,
@@ -388,7 +389,10 @@ class Sandbox:
         elif path == "/_sandbox/reset":
             self.reset()
             self._json(h, {"reset": True}, head)
-        else:  # "/"
+        elif wants_html(h.headers.get("Accept")) and "format=json" not in query:  # "/" in a browser
+            page, headers = inbox_page()
+            h.answer(200, page, content_type="text/html; charset=utf-8", headers=headers, head_only=head)
+        else:  # "/" for curl, scripts, Accept: application/json
             self._json(h, self._index(), head)
 
     def _origin_allowed(self, origin: str, path: str) -> bool:
@@ -427,6 +431,7 @@ class Sandbox:
     def _index(self) -> dict[str, Any]:
         return {
             "service": "rapido sandbox: a local receiver; nothing reaches Rapido",
+            "inbox": "open this address in a browser: received events, live",
             "endpoints": {
                 f"POST {API_PATH}": "server-to-server events (the API contract)",
                 f"POST {PWA_PATH}": 'PWA events {"eventType", "properties"} (what bridge.js sends)',
