@@ -249,3 +249,32 @@ def test_its_own_key_echoed_by_a_client_is_redacted(tmp_path: Path) -> None:
         assert "[redacted]" in events
     everything = events + store.read_text() + "\n".join(seen)
     assert KEY not in everything
+
+
+# -- malformed HTTP gets the API's JSON error too -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        (b"GARBAGE\r\n\r\n", 400),
+        (b"GET / HTTP/2.0\r\n\r\n", 505),
+        (b"FROB / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 501),
+        (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", 414),
+        (b"GET / HTTP/1.1\r\nx-long: " + b"v" * 70_000 + b"\r\n\r\n", 431),
+    ],
+)
+def test_malformed_http_gets_a_json_error(sandbox: Sandbox, data: bytes, status: int) -> None:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", sandbox.port), timeout=5) as s:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 %d " % status), head[:80]
+    assert b"Connection: close" in head
+    parsed = json.loads(body)
+    assert parsed["success"] is False and parsed["code"] == 7001 and parsed["requestId"].startswith("req_")

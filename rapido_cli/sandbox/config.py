@@ -105,18 +105,18 @@ class SandboxEvent:
     #: ``to_dict()`` as one JSON line, made once for every stream client (see :meth:`json_line`).
     _line: bytes | None = field(default=None, repr=False, compare=False)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form used by the store, ``/_sandbox/events``, ``/_sandbox/stream`` and ``--json``.
+    def to_dict(self, *, aliases: bool = True) -> dict[str, Any]:
+        """The JSON form used by ``/_sandbox/events``, ``/_sandbox/stream``, ``--json`` and the store.
 
         ``at``, ``type`` and ``body`` repeat ``received_at``, ``event_type`` and ``event`` under the
-        names ``rapido tail`` reads.
+        names ``rapido tail`` reads; the store file leaves them out (``aliases=False``), so it does
+        not write every body twice.
         """
         at = iso_ms(self.received_at)
         out: dict[str, Any] = {
             "seq": self.seq,
             "flow": self.flow,
             "received_at": at,
-            "at": at,
             "client_id": self.client_id,
             "event_type": self.event_type,
             "event_id": self.event_id,
@@ -129,10 +129,12 @@ class SandboxEvent:
             "fault": self.fault,
             "headers": self.headers,
             "event": self.event,
-            "type": self.event_type,
             "code": self.code,
-            "body": self.event,
         }
+        if aliases:
+            out["at"] = at
+            out["type"] = self.event_type
+            out["body"] = self.event
         return out
 
     def json_line(self) -> bytes:

@@ -20,7 +20,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from rapido_cli.sandbox.responses import reason_phrase
+from rapido_cli.sandbox.responses import CODE_INVALID, error_body, new_request_id, reason_phrase
 
 #: ``dispatch(handler, method)``: answer one parsed request.
 Dispatch = Callable[["Handler", str], None]
@@ -427,6 +427,16 @@ class Handler(BaseHTTPRequestHandler):
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         self.wfile.write(head if head_only else head + body)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """A malformed request (bad request line, too many or too long headers): the API's JSON error."""
+        self.close_connection = True
+        if not hasattr(self, "headers"):  # failed before the headers were parsed
+            self.headers = Headers()
+        text = message or reason_phrase(code)
+        body = error_body(CODE_INVALID, text, {"request": explain or "malformed HTTP request"}, new_request_id())
+        with contextlib.suppress(OSError):
+            self.answer(int(code), body)
 
     def drop(self) -> None:
         """Close the connection without answering (an injected network fault)."""

@@ -171,7 +171,7 @@ class Ledger:
             self._last = now
             self.changed.notify_all()  # cheap with nobody waiting
         if self.store is not None:
-            self.store.write(ev.to_dict())
+            self.store.write(ev.to_dict(aliases=False))
 
     def events(
         self, *, flow: str | None = None, verdict: str | None = None, since: int = 0, limit: int = 1000
