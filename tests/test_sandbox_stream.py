@@ -244,11 +244,23 @@ def test_missed_booking_is_its_own_event_name(sandbox: Sandbox) -> None:
 def test_stop_ends_open_streams_quickly() -> None:
     sb = Sandbox(SandboxConfig(host="127.0.0.1", port=0)).start()
     s = SSE(sb.port)
+    # and one that stopped reading, its socket buffers full: its writer is blocked in send()
+    stuck = socket.socket()
+    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
+    stuck.connect(("127.0.0.1", sb.port))
+    stuck.sendall(b"GET /_sandbox/stream?last=0 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    with httpx.Client(base_url=sb.url, headers=HEADERS) as c:
+        for n in range(150):
+            body = booking(f"FL_{n}")
+            body["attributes"]["note"] = "x" * 20_000
+            c.post("/api/ota/event", json=body)
     t0 = time.monotonic()
     done = threading.Event()
     threading.Thread(target=lambda: (sb.stop(), done.set()), daemon=True).start()
     assert done.wait(5)
     assert time.monotonic() - t0 < 3
     with pytest.raises((EOFError, OSError)):
-        s.frame(timeout=2)
+        while True:  # what was already sent, then the end
+            s.frame(timeout=2)
     s.close()
+    stuck.close()

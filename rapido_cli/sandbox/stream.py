@@ -17,6 +17,8 @@ events left the window is told so in a comment and carries on with the oldest st
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 import time
 from urllib.parse import parse_qs
@@ -53,6 +55,7 @@ class StreamHub:
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._clients = 0
+        self._sockets: set[socket.socket] = set()
 
     @property
     def clients(self) -> int:
@@ -95,13 +98,27 @@ class StreamHub:
             self._clients -= 1
 
     def stop(self) -> None:
-        """End every stream (they notice within one wake-up)."""
+        """End every stream now, even one blocked writing to a client that stopped reading."""
         self.stopping.set()
         self.ledger.wake()
+        with self._lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def serve(self, h: Handler, cursor: int) -> None:
         """Write the stream to ``h`` until the client leaves or the sandbox stops (slot already taken)."""
         h.close_connection = True  # the body ends when the connection does
+        with self._lock:
+            self._sockets.add(h.connection)
+        try:
+            self._write(h, cursor)
+        finally:
+            with self._lock:
+                self._sockets.discard(h.connection)
+
+    def _write(self, h: Handler, cursor: int) -> None:
         lines = [
             f"HTTP/1.1 200 {reason_phrase(200)}",
             f"Server: {h.server_version}",
