@@ -127,6 +127,19 @@ def test_last_events_then_live_ones_in_the_documented_format(sandbox: Sandbox) -
         s.close()
 
 
+def test_refusals_carry_their_reasons_as_problems(sandbox: Sandbox) -> None:
+    s = SSE(sandbox.port, "/_sandbox/stream?last=0")
+    try:
+        headers = {k: v for k, v in HEADERS.items() if k != "authorization"}
+        httpx.post(sandbox.url + "/api/ota/event", json=booking("FL_NOKEY"), headers=headers)
+        _, _, data = s.event()
+        assert (data["status"], data["code"], data["verdict"]) == (401, 7002, "unauthorized")
+        assert [p["path"] for p in data["problems"]] == ["authorization"]
+        assert data["problems"][0]["message"]
+    finally:
+        s.close()
+
+
 def test_default_is_ten_and_zero_means_only_new(sandbox: Sandbox) -> None:
     for n in range(12):
         post(sandbox, f"FL_{n}")

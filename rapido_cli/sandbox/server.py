@@ -538,6 +538,10 @@ class Sandbox:
         ev.verdict = answer.verdict
         if not ev.message:
             ev.message = answer.message
+        if answer.status >= 400 and not ev.problems and answer.details:
+            # A refusal before the payload was checked (a header, the key, the framing): its reasons
+            # are the problems, so the inbox and `rapido tail` can show them like field problems.
+            ev.problems = [{"path": k, "message": str(v), "severity": "error"} for k, v in answer.details.items()]
         body = answer.body
         if body is None:
             ev.request_id = ev.request_id or new_request_id()
