@@ -278,3 +278,18 @@ def test_malformed_http_gets_a_json_error(sandbox: Sandbox, data: bytes, status:
     assert b"Connection: close" in head
     parsed = json.loads(body)
     assert parsed["success"] is False and parsed["code"] == 7001 and parsed["requestId"].startswith("req_")
+
+
+def test_a_bug_in_a_check_still_gets_an_answer(
+    sandbox: Sandbox, client: httpx.Client, capfd: pytest.CaptureFixture[str]
+) -> None:
+    def broken(req: object) -> None:
+        raise TypeError("unhashable type: 'list'")
+
+    sandbox.contract.checks = (*sandbox.contract.checks, broken)
+    r = client.post("/api/ota/event", json=booking("FL_BUG"), headers=HEADERS)
+    assert r.status_code == 500
+    assert r.json()["code"] == 7004 and "bug" in r.json()["error"]["message"]
+    # the traceback is shown on the sandbox's own stderr, and the sandbox goes on
+    client.get("/_sandbox/stats")
+    assert "TypeError" in capfd.readouterr().err

@@ -217,6 +217,8 @@ class Handler(BaseHTTPRequestHandler):
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         #: Headers added to every answer of the current request (the owner's CORS headers).
         self.answer_headers: list[tuple[str, str]] = []
+        #: Whether the current request's answer (or its status line) was written.
+        self.answered = False
 
     def parse_request(self) -> bool:
         """Request line and headers (HTTP/1.0 and 1.1), as the stdlib does but without ``email``."""
@@ -225,6 +227,7 @@ class Handler(BaseHTTPRequestHandler):
         self.request_version = "HTTP/1.0"
         self.close_connection = True
         self.answer_headers = []
+        self.answered = False
         requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")  # type: ignore[attr-defined]
         self.requestline = requestline
         words = requestline.split()
@@ -426,6 +429,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             lines.append("Connection: close")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        self.answered = True
         self.wfile.write(head if head_only else head + body)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:

@@ -9,6 +9,7 @@ rebinding), a non-loopback ``Origin`` (CORS), an unknown path or method.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import threading
 import time
@@ -28,6 +29,7 @@ from rapido_cli.sandbox.http import BodyError, Handler, HttpServer
 from rapido_cli.sandbox.inbox import inbox_page, wants_html
 from rapido_cli.sandbox.pwa import BRIDGE_PATH, PWA_PATH, PwaFlow, bridge_source
 from rapido_cli.sandbox.responses import (
+    CODE_INTERNAL,
     CODE_INVALID,
     CODE_NOT_FOUND,
     CODE_RATE_LIMITED,
@@ -285,6 +287,15 @@ class Sandbox:
             self._active += 1
         try:
             self._route(h, method)
+        except Exception as exc:
+            # A bug (in a check, say): the client still gets an answer, and the traceback shows
+            # on the sandbox's terminal (the transport reports what is raised).
+            if not h.answered:
+                h.close_connection = True
+                message = f"the sandbox hit a bug: {type(exc).__name__}: {exc}"
+                with contextlib.suppress(OSError):
+                    self._error(h, 500, CODE_INTERNAL, message, {"sandbox": "please report it with the request"})
+            raise
         finally:
             with self._idle:
                 self._active -= 1

@@ -130,6 +130,7 @@ class StreamHub:
             *(f"{k}: {v}" for k, v in h.answer_headers),
             "Connection: close",
         ]
+        h.answered = True
         try:
             h.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
             last_write = time.monotonic()
