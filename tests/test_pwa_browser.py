@@ -314,3 +314,29 @@ def test_bridge_never_throws_into_the_page(driver: Any, sandbox: Sandbox, site: 
     # with the sandbox gone, calls still return quietly
     sandbox.stop()
     assert driver.execute_script("try { NativeJSBridge.logEvents('x', '{}'); return 1; } catch (e) { return 0; }") == 1
+
+
+FILE_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>opened from a file</title>
+<script src="{sandbox}/bridge.js"></script></head><body>
+<script>
+window.NativeJSBridge.logEvents('page_view', JSON.stringify({{session_id: 's', timestamp: '2024-01-01T00:00:00Z'}}));
+</script></body></html>
+"""
+
+
+@pytest.mark.parametrize("allow", [False, True])
+def test_a_page_opened_from_a_file_needs_allow_file_origin(driver: Any, tmp_path: Path, allow: bool) -> None:
+    cfg = SandboxConfig(host="127.0.0.1", port=0, allow_file_origin=allow)
+    with Sandbox(cfg) as sb:
+        page = tmp_path / "page.html"
+        page.write_text(FILE_PAGE.format(sandbox=sb.url), encoding="utf-8")
+        driver.get(page.as_uri())
+        if allow:
+            events = wait_for(lambda: sb.events(flow="pwa"))
+            assert events[0]["headers"].get("origin") == "null"
+            assert events[0]["verdict"] == "ok" and events[0]["status"] == 200
+        else:
+            # the browser's preflight is refused, so the post itself never leaves the page
+            wait_for(lambda: any("could not reach" in e["message"] for e in driver.get_log("browser")))
+            assert sb.events(flow="pwa") == []
