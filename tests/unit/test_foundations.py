@@ -158,3 +158,16 @@ def test_json_depth() -> None:
         cur = cur[0]
     assert not safeyaml.json_depth_ok(deep)
     assert safeyaml.json_depth_ok({"a": [1, {"b": 2}]})
+
+
+def test_is_loopback_url() -> None:
+    from rapido_cli.net import is_loopback_url
+
+    assert is_loopback_url("http://127.0.0.1:8787")
+    assert is_loopback_url("http://[::1]:8787/x")
+    assert is_loopback_url("https://localhost")
+    assert not is_loopback_url("http://10.0.0.1:8787")
+    assert not is_loopback_url("ftp://127.0.0.1")
+    assert not is_loopback_url("http://127.0.0.1:99999")
+    assert not is_loopback_url("127.0.0.1:8787")
+    assert not is_loopback_url("http://example.com", resolve=False)
