@@ -77,6 +77,8 @@ def test_read_limited_refuses_devices_fifos_and_big_files(tmp_path) -> None:
     os.mkfifo(fifo)
     with pytest.raises(UsageError, match="not a regular file"):
         fs.read_limited(fifo)
+    with pytest.raises(UsageError, match="not a regular file"):
+        fs.read_limited(tmp_path)  # a directory
     big = tmp_path / "big"
     big.write_bytes(b"x" * 2000)
     with pytest.raises(UsageError, match="too large"):
