@@ -411,7 +411,7 @@ def test_inspection_endpoints(sandbox: Sandbox, client: httpx.Client) -> None:
     assert stats["by_flow"] == {"server": 3}
     index = client.get("/").json()
     assert "POST /api/ota/event" in index["endpoints"]
-    assert client.post("/_sandbox/reset").json() == {"reset": True}
+    assert client.post("/_sandbox/reset", headers={"x-rapido-sandbox": "1"}).json() == {"reset": True}
     assert client.get("/_sandbox/stats").json()["total"] == 0
     # after a reset the same id is new again
     assert post(client, event(amount_total=1)).status_code == 200

@@ -234,6 +234,15 @@ def test_help_has_examples(tmp_path: Path) -> None:
     assert "rapido sandbox --port 0" in r.stdout
     assert "RAPIDO_SANDBOX_KEY" in r.stdout
     assert "bridge.js" in r.stdout
+    assert "--allow-file-origin" in r.stdout and "Origin: null" in " ".join(r.stdout.split())
+
+
+def test_key_file_must_be_a_regular_file(tmp_path: Path) -> None:
+    fifo = tmp_path / "key.fifo"
+    os.mkfifo(fifo)
+    r = run(tmp_path, "--port", "0", "--client-id", "x", "--key-file", str(fifo))  # must not hang on the FIFO
+    assert r.returncode == 2
+    assert "--key-file" in r.stderr and "regular file" in r.stderr
 
 
 def test_rich_and_plain_lines_agree() -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from rapido_cli.cli.common import AppContext, common_options
+from rapido_cli.text import inert
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -26,7 +27,12 @@ browser: add <script src="http://127.0.0.1:8787/bridge.js"></script> in developm
 watch both flows here. A PWA booking_completed with no server order.* event for the same
 booking id within --missed-after seconds is reported as a missed booking (--missed keeps them).
 
-Inspect with GET /_sandbox/events, /_sandbox/stats and /_sandbox/missed (JSON).
+Open http://127.0.0.1:8787/ in a browser for the inbox: every event as it arrives, its verdict
+and problems, missed bookings highlighted. Inspect with GET /_sandbox/events, /_sandbox/stats and
+/_sandbox/missed (JSON); follow GET /_sandbox/stream (server-sent events) or `rapido tail`.
+POST /_sandbox/reset clears it (send JSON or an x-rapido-sandbox: 1 header).
+
+Pages opened from file:// (Origin: null) are refused unless --allow-file-origin.
 
 [bold]Examples[/]
 
@@ -60,17 +66,22 @@ _STYLES = {
 def _short_id(value: str | None, width: int = 24) -> str:
     if not value:
         return "-"
-    return value if len(value) <= width else value[: width - 2] + ".."
+    return inert(value) if len(value) <= width else inert(value[: width - 2]) + ".."
 
 
 def event_segments(ev: SandboxEvent, *, verbose: int = 0) -> list[tuple[str, str]]:
-    """One live line (plus problem lines at -v) as ``(text, rich style)`` pieces."""
+    """One live line (plus problem lines at -v) as ``(text, rich style)`` pieces.
+
+    Every piece that came from a client (types, ids, messages naming headers or origins, field
+    paths) passes through ``text.inert``: a request cannot move the cursor or retitle the terminal.
+    """
     style = _STYLES.get(ev.verdict, "")
     seg: list[tuple[str, str]] = [(ev.received_at.astimezone().strftime("%H:%M:%S"), "dim"), (" ", "")]
     if ev.flow == "correlation":
-        seg += [(f"booking {ev.order_id} ", "bold"), (ev.verdict, style), (f": {ev.message}", "")]
+        seg += [(f"booking {inert(ev.order_id, limit=80)} ", "bold"), (ev.verdict, style)]
+        seg.append((f": {inert(ev.message, limit=300)}", ""))
         return seg
-    seg += [(f"{ev.flow:<6} ", ""), (ev.event_type or "-", "")]
+    seg += [(f"{ev.flow:<6} ", ""), (inert(ev.event_type, limit=80) if ev.event_type else "-", "")]
     if ev.flow == "server":
         status = "---" if ev.status is None else str(ev.status)
         seg += [(" ", ""), (_short_id(ev.event_id), "dim"), (" ", ""), (status, style)]
@@ -79,11 +90,18 @@ def event_segments(ev: SandboxEvent, *, verbose: int = 0) -> list[tuple[str, str
         verdict += f" (fault {ev.fault})"
     seg += [(" ", ""), (verdict, style)]
     if ev.client_id and verbose:
-        seg.append((f" client={ev.client_id}", "dim"))
+        seg.append((f" client={inert(ev.client_id, limit=80)}", "dim"))
     if ev.message:
-        seg.append((f"  {ev.message}", "dim" if ev.verdict in ("accepted", "ok", "duplicate") else ""))
+        message = inert(ev.message, limit=300)
+        seg.append((f"  {message}", "dim" if ev.verdict in ("accepted", "ok", "duplicate") else ""))
     if verbose:
-        seg += [(f"\n    {p['severity']}: {p['path'] or 'event'}: {p['message']}", "dim") for p in ev.problems]
+        seg += [
+            (
+                f"\n    {p['severity']}: {inert(p['path'] or 'event', limit=120)}: {inert(p['message'], limit=300)}",
+                "dim",
+            )
+            for p in ev.problems
+        ]
     elif ev.verdict == "warning" and ev.problems:
         seg.append((f"  ({len(ev.problems)} warning(s); -v shows them)", "dim"))
     return seg
@@ -105,12 +123,15 @@ def _read_key(key_file: Path | None, environ: dict[str, str]) -> str | None:
     from rapido_cli.errors import UsageError
 
     if key_file is not None:
+        from rapido_cli.fs import read_limited
+
         try:
-            key = key_file.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            raise UsageError(f"--key-file {key_file}: no such file") from None
-        except OSError as exc:
-            raise UsageError(f"--key-file {key_file}: cannot read: {exc.strerror}") from None
+            # A regular file of at most 64 KiB: a FIFO or /dev/zero must not hang the start.
+            key = read_limited(key_file, limit=64 * 1024, what="file").decode("utf-8").strip()
+        except UsageError as exc:
+            raise UsageError(f"--key-file {exc.message}", hint=exc.hint) from None
+        except UnicodeDecodeError:
+            raise UsageError(f"--key-file {key_file}: not UTF-8 text") from None
         if not key:
             raise UsageError(f"--key-file {key_file}: the file is empty", hint="put the expected client key in it")
         return key
@@ -119,13 +140,14 @@ def _read_key(key_file: Path | None, environ: dict[str, str]) -> str | None:
 
 
 def _banner(app: AppContext, cfg: SandboxConfig, url: str) -> list[str]:
-    from rapido_cli.sandbox import is_loopback_origin
+    from rapido_cli.net import is_loopback_origin
 
     lines = [
         f"rapido sandbox listening on {url}  (nothing reaches Rapido; Ctrl-C to stop)",
         f"  server events  POST {url}/api/ota/event   e.g. RAPIDO_BASE_URL={url} rapido send ...",
         f'  PWA bridge     <script src="{url}/bridge.js"></script>',
-        f"  inspect        {url}/_sandbox/events  /_sandbox/stats  /_sandbox/missed",
+        f"  inbox          {url}/  (open in a browser: what arrives, live)",
+        f"  inspect        {url}/_sandbox/events  /_sandbox/stats  /_sandbox/missed  /_sandbox/stream",
     ]
     if cfg.client_id or cfg.client_key:
         who = f"client id {cfg.client_id!r}" if cfg.client_id else "any client id"
@@ -151,6 +173,10 @@ def _banner(app: AppContext, cfg: SandboxConfig, url: str) -> list[str]:
         extras.append(f"missed bookings {cfg.missed}")
     if extras:
         lines.append("  " + "; ".join(extras))
+    if cfg.allow_file_origin:
+        lines.append(
+            "  warning: --allow-file-origin: any local file or sandboxed iframe (Origin: null) can post PWA events"
+        )
     if not is_loopback_origin(f"http://{cfg.host}" if ":" not in cfg.host else f"http://[{cfg.host}]"):
         lines.append(
             f"  warning: listening on {cfg.host}, not loopback: other machines can post events and read "
@@ -242,6 +268,15 @@ def register(app: typer.Typer) -> None:
                 "--missed-after", help="Seconds a PWA booking_completed waits for its server event.", metavar="SECONDS"
             ),
         ] = 60.0,
+        allow_file_origin: Annotated[
+            bool,
+            typer.Option(
+                "--allow-file-origin",
+                help="Accept bridge posts (POST /pwa/events) from pages opened as file:// (Origin: null). "
+                "Off by default: every local file and every sandboxed iframe sends Origin: null, so this "
+                "lets any such page post events.",
+            ),
+        ] = False,
     ) -> None:
         import contextlib
         import signal
@@ -284,6 +319,7 @@ def register(app: typer.Typer) -> None:
             seed=seed,
             missed=missed,
             missed_after_s=missed_after,
+            allow_file_origin=allow_file_origin,
         )
         if key and not client_id:
             app.warn("RAPIDO_SANDBOX_KEY/--key-file is set without --client-id: only the key is enforced")

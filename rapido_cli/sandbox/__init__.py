@@ -7,7 +7,8 @@ stand-in and PWA/server booking correlation. A library; it never prints.
         ...  # send events to sb.url
 """
 
+from rapido_cli.net import is_loopback_origin
 from rapido_cli.sandbox.config import Fault, SandboxConfig, SandboxEvent, parse_faults
-from rapido_cli.sandbox.server import Sandbox, is_loopback_origin
+from rapido_cli.sandbox.server import Sandbox
 
 __all__ = ["Fault", "Sandbox", "SandboxConfig", "SandboxEvent", "is_loopback_origin", "parse_faults"]

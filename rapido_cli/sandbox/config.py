@@ -9,6 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from rapido_cli.errors import UsageError
 
 #: Fault kinds besides an HTTP status: close the connection before processing the event, or after
@@ -98,13 +100,23 @@ class SandboxEvent:
     headers: dict[str, str] = field(default_factory=dict)
     event: Any = None
     seq: int = 0
+    #: The ``code`` of the answer body (7000, 7001, ...); None for a dropped connection.
+    code: int | None = None
+    #: ``to_dict()`` as one JSON line, made once for every stream client (see :meth:`json_line`).
+    _line: bytes | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form used by the store, ``/_sandbox/events`` and ``rapido sandbox --json``."""
+        """The JSON form used by the store, ``/_sandbox/events``, ``/_sandbox/stream`` and ``--json``.
+
+        ``at``, ``type`` and ``body`` repeat ``received_at``, ``event_type`` and ``event`` under the
+        names ``rapido tail`` reads.
+        """
+        at = iso_ms(self.received_at)
         out: dict[str, Any] = {
             "seq": self.seq,
             "flow": self.flow,
-            "received_at": iso_ms(self.received_at),
+            "received_at": at,
+            "at": at,
             "client_id": self.client_id,
             "event_type": self.event_type,
             "event_id": self.event_id,
@@ -117,8 +129,17 @@ class SandboxEvent:
             "fault": self.fault,
             "headers": self.headers,
             "event": self.event,
+            "type": self.event_type,
+            "code": self.code,
+            "body": self.event,
         }
         return out
+
+    def json_line(self) -> bytes:
+        """:meth:`to_dict` as compact JSON, computed once (the record does not change after it is kept)."""
+        if self._line is None:
+            self._line = orjson.dumps(self.to_dict(), default=str)
+        return self._line
 
 
 def iso_ms(dt: datetime) -> str:
@@ -168,6 +189,12 @@ class SandboxConfig:
     keep_events: int = 10_000
     #: Idle keep-alive connections are closed after this many seconds.
     idle_timeout_s: float = 30.0
+    #: Accept ``Origin: null`` (pages opened from file://, sandboxed iframes) on ``POST /pwa/events``.
+    allow_file_origin: bool = False
+    #: ``GET /_sandbox/stream`` clients served at once (more get 429).
+    max_stream_clients: int = 32
+    #: Seconds between ``: keepalive`` comments on an idle stream.
+    stream_keepalive_s: float = 15.0
 
     def __post_init__(self) -> None:
         if self.latency_ms < 0 or math.isnan(self.latency_ms):

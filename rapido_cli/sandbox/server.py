@@ -1,58 +1,53 @@
-"""The HTTP side of the sandbox: a threaded HTTP/1.1 keep-alive server on the standard library.
+"""The sandbox application: lifecycle, routing, and the guards in front of every endpoint.
 
-One thread per connection, so ``--latency`` sleeps never serialize concurrent clients; answers are
-written in one ``send`` with ``TCP_NODELAY`` so keep-alive exchanges do not stall on Nagle.
+The concerns live in their own modules: ``http`` (the transport, given :meth:`Sandbox.dispatch`),
+``contract`` (the server-event checks), ``pwa`` (the PWA flow and bridge.js), ``responses``
+(answers and codes), ``state`` (idempotency, counters, correlation). This module decides which
+request goes where, and refuses what must not get through: a non-loopback ``Host`` (DNS
+rebinding), a non-loopback ``Origin`` (CORS), an unknown path or method.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import hashlib
-import hmac
-import ipaddress
-import socket
-import sys
 import threading
 import time
-import uuid
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import orjson
 
 from rapido_cli.errors import UsageError
-from rapido_cli.models import (
-    API_PATH,
-    CODE_INTERNAL,
+from rapido_cli.models import API_PATH, MAX_EVENT_BYTES
+from rapido_cli.net import host_of, is_loopback_literal, is_loopback_origin
+from rapido_cli.rules import check_pwa_event, check_server_event
+from rapido_cli.sandbox.config import DROP, SandboxConfig, SandboxEvent
+from rapido_cli.sandbox.contract import ServerContract, ServerRequest
+from rapido_cli.sandbox.http import BodyError, Handler, HttpServer
+from rapido_cli.sandbox.inbox import inbox_page, wants_html
+from rapido_cli.sandbox.pwa import BRIDGE_PATH, PWA_PATH, PwaFlow, bridge_source
+from rapido_cli.sandbox.responses import (
     CODE_INVALID,
     CODE_NOT_FOUND,
-    CODE_OK,
     CODE_RATE_LIMITED,
     CODE_UNAUTHORIZED,
-    MAX_EVENT_BYTES,
-    SERVICES,
+    Answer,
+    error_body,
+    new_request_id,
 )
-from rapido_cli.rules import Problem, check_pwa_event, check_server_event
-from rapido_cli.sandbox.config import DROP, DROP_AFTER, SandboxConfig, SandboxEvent
 from rapido_cli.sandbox.state import (
     Correlator,
     FaultInjector,
     JsonlWriter,
     Ledger,
     TokenBucket,
-    iso_seconds,
     now_utc,
-    retry_after_seconds,
 )
+from rapido_cli.sandbox.stream import MAX_LAST, STREAM_PATH, StreamArgumentError, StreamHub
 
-PWA_PATH = "/pwa/events"
-BRIDGE_PATH = "/bridge.js"
-REQUIRED_HEADERS: tuple[str, ...] = ("x-client-id", "x-client-service", "x-client-app-id", "authorization")
+__all__ = ["BRIDGE_PATH", "PWA_PATH", "Sandbox", "is_loopback_origin", "new_request_id"]
+
 #: Request headers kept in the store (the authorization value never is).
 STORED_HEADERS: tuple[str, ...] = (
     "content-type",
@@ -73,297 +68,43 @@ _ROUTES: dict[str, tuple[str, ...]] = {
     "/_sandbox/stats": ("GET", "HEAD"),
     "/_sandbox/missed": ("GET", "HEAD"),
     "/_sandbox/reset": ("POST",),
+    STREAM_PATH: ("GET",),
 }
-_REASONS = {499: "Client Closed Request"}
 _CORS_HEADERS = "content-type, x-rapido-bridge, x-rapido-bridge-seq"
+_EXPOSED = "Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"
+_NOT_LOOPBACK = {"origin": "the sandbox accepts pages served from localhost, 127.0.0.0/8 or [::1]"}
+#: Endpoints that change the sandbox's state beyond recording an event: a browser may reach them
+#: only with a request it would preflight (JSON, or the custom header), never a "simple" one.
+_STATE_CHANGING = frozenset({"/_sandbox/reset"})
+NON_SIMPLE_HEADER = "x-rapido-sandbox"
 
 
-def is_loopback_origin(origin: str) -> bool:
-    """True for ``http(s)://localhost[:port]``, ``127.0.0.0/8`` and ``[::1]`` origins."""
-    try:
-        parts = urlsplit(origin)
-        host = parts.hostname
-        _ = parts.port  # raises on a malformed port
-    except ValueError:
-        return False
-    if parts.scheme not in ("http", "https") or not host:
-        return False
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _is_loopback_host(host: str | None) -> bool:
-    """True for ``localhost``, ``*.localhost``, ``127.0.0.0/8`` and ``::1``, with or without a port."""
-    if not host:
-        return False
-    name = host.strip().lower()
-    if name.startswith("["):
-        name = name[1 : name.find("]")] if "]" in name else name
-    elif name.count(":") == 1:
-        name = name.split(":", 1)[0]
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-def _problems(problems: list[Problem]) -> list[dict[str, str]]:
-    return [{"path": p.path, "message": p.message, "severity": p.severity} for p in problems]
-
-
-def _details(problems: list[Problem]) -> dict[str, str]:
-    """``error.details``: each field path mapped to its message(s); the whole body is ``body``."""
-    out: dict[str, str] = {}
-    for p in problems:
-        if p.severity != "error":
-            continue
-        key = p.path or "body"
-        out[key] = f"{out[key]}; {p.message}" if key in out else p.message
-    return out
-
-
-def _get(obj: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(key)
+def _scrubbed(obj: Any, key: str) -> Any:
+    if isinstance(obj, str):
+        return obj.replace(key, "[redacted]")
+    if isinstance(obj, dict):
+        return {_scrubbed(k, key): _scrubbed(v, key) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_scrubbed(v, key) for v in obj]
     return obj
 
 
-def _short(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+def scrub_key(ev: SandboxEvent, key: str) -> None:
+    """Replace the sandbox's own expected key wherever a client echoed it (body, headers, ids)."""
+    line = orjson.dumps(ev.to_dict(), default=str)
+    if key.encode() not in line and orjson.dumps(key)[1:-1] not in line:
+        return
+    for name in ("event", "headers", "problems", "message", "client_id", "event_id", "event_type", "order_id"):
+        setattr(ev, name, _scrubbed(getattr(ev, name), key))
 
 
-def _js_kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, bool):
-        return "a boolean"
-    return "a number" if isinstance(value, int | float) else "a non-string value"
+def _is_loopback_host(authority: str | None) -> bool:
+    """A ``Host`` header (or listen address) naming loopback: a literal, ``localhost`` or ``*.localhost``.
 
-
-def new_request_id() -> str:
-    """``req_<hex>``, fresh for every answer."""
-    return "req_" + uuid.uuid4().hex[:20]
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 256
-
-    def __init__(self, sandbox: Sandbox, address: tuple[str, int]) -> None:
-        self.sandbox = sandbox
-        self._conns: set[socket.socket] = set()
-        self._conns_lock = threading.Lock()
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._conns_lock:
-            self._conns.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._conns_lock:
-            self._conns.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        """Wake every keep-alive thread so it ends now rather than at its idle timeout."""
-        with self._conns_lock:
-            conns = list(self._conns)
-        for conn in conns:
-            with contextlib.suppress(OSError):  # already closed by its own thread
-                conn.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        exc = sys.exc_info()[1]
-        # A client hanging up mid-exchange, or our own shutdown, is not a bug worth a traceback.
-        if isinstance(exc, ConnectionError | TimeoutError) or (isinstance(exc, OSError) and self.sandbox.stopping):
-            return
-        super().handle_error(request, client_address)
-
-
-class _Headers:
-    """Request headers, case-insensitive: the part of ``email.message.Message`` the handler uses.
-
-    The standard library parses headers with the ``email`` package, which costs more than the
-    rest of a sandbox request together; this keeps the sandbox far from limiting a benchmark.
+    Browsers resolve ``*.localhost`` to loopback themselves, so no DNS answer can rebind such a name.
     """
-
-    __slots__ = ("_items",)
-
-    def __init__(self) -> None:
-        self._items: dict[str, str] = {}
-
-    def add(self, name: str, value: str) -> None:
-        key = name.lower()
-        self._items[key] = f"{self._items[key]}, {value}" if key in self._items else value
-
-    def get(self, name: str, default: str | None = None) -> str | None:
-        return self._items.get(name.lower(), default)
-
-    def __getitem__(self, name: str) -> str | None:
-        return self._items.get(name.lower())
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._items
-
-    def items(self) -> list[tuple[str, str]]:
-        return list(self._items.items())
-
-
-_MAX_HEADER_LINE = 65536
-_MAX_HEADERS = 100
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "rapido-sandbox"
-    sys_version = ""
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        # Idle keep-alive connections end after this, so their threads do not linger.
-        self.connection.settimeout(self.server.sandbox.config.idle_timeout_s)
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def parse_request(self) -> bool:
-        """Request line and headers (HTTP/1.0 and 1.1), as the stdlib does but without ``email``."""
-        self.command = None  # type: ignore[assignment]
-        # Errors before the version is known still get a status line (the stdlib's 0.9 default would not).
-        self.request_version = "HTTP/1.0"
-        self.close_connection = True
-        requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")  # type: ignore[attr-defined]
-        self.requestline = requestline
-        words = requestline.split()
-        if len(words) != 3:
-            self.send_error(HTTPStatus.BAD_REQUEST, f"Bad request syntax ({requestline!r})")
-            return False
-        command, path, version = words
-        if version not in ("HTTP/1.1", "HTTP/1.0"):
-            self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, f"Unsupported HTTP version ({version!r})")
-            return False
-        self.command, self.path, self.request_version = command, path, version
-        headers = _Headers()
-        last: str | None = None
-        for _ in range(_MAX_HEADERS + 1):
-            line = self.rfile.readline(_MAX_HEADER_LINE + 1)
-            if len(line) > _MAX_HEADER_LINE:
-                self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Header line too long")
-                return False
-            if line in (b"\r\n", b"\n", b""):
-                break
-            text = line.decode("iso-8859-1")
-            if text[0] in " \t" and last is not None:  # obsolete line folding
-                headers.add(last, text.strip())
-                continue
-            name, sep, value = text.partition(":")
-            if not sep or not name or name != name.strip():
-                self.send_error(HTTPStatus.BAD_REQUEST, "Malformed header line")
-                return False
-            headers.add(name, value.strip())
-            last = name
-        else:
-            self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many headers")
-            return False
-        self.headers = headers  # type: ignore[assignment]
-        conntype = (headers.get("Connection") or "").lower()
-        self.close_connection = conntype == "close" if version == "HTTP/1.1" else conntype != "keep-alive"
-        if (headers.get("Expect") or "").lower() == "100-continue" and version == "HTTP/1.1":
-            return self.handle_expect_100()
-        return True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silence the stdlib access log: the live lines come through ``on_event``."""
-
-    def do_GET(self) -> None:
-        self.server.sandbox.dispatch(self, "GET")
-
-    def do_HEAD(self) -> None:
-        self.server.sandbox.dispatch(self, "HEAD")
-
-    def do_POST(self) -> None:
-        self.server.sandbox.dispatch(self, "POST")
-
-    def do_OPTIONS(self) -> None:
-        self.server.sandbox.dispatch(self, "OPTIONS")
-
-    def do_PUT(self) -> None:
-        self.server.sandbox.dispatch(self, "PUT")
-
-    def do_PATCH(self) -> None:
-        self.server.sandbox.dispatch(self, "PATCH")
-
-    def do_DELETE(self) -> None:
-        self.server.sandbox.dispatch(self, "DELETE")
-
-    # -- writing -------------------------------------------------------------------------------
-
-    def answer(
-        self,
-        status: int,
-        body: bytes,
-        *,
-        content_type: str = "application/json",
-        headers: list[tuple[str, str]] | None = None,
-        head_only: bool = False,
-    ) -> None:
-        """Write status line, headers and body in one send."""
-        reason = _REASONS.get(status) or HTTPStatus(status).phrase
-        lines = [
-            f"HTTP/1.1 {status} {reason}",
-            f"Server: {self.server_version}",
-            f"Date: {self.date_time_string()}",
-            f"Content-Type: {content_type}",
-            f"Content-Length: {len(body)}",
-        ]
-        origin = self.headers.get("Origin")
-        if origin and is_loopback_origin(origin):
-            lines += [
-                f"Access-Control-Allow-Origin: {origin}",
-                "Vary: Origin",
-                "Access-Control-Expose-Headers: Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset",
-            ]
-        if headers:
-            lines += [f"{k}: {v}" for k, v in headers]
-        if self.close_connection:
-            lines.append("Connection: close")
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        self.wfile.write(head if head_only else head + body)
-
-    def drop(self) -> None:
-        """Close the connection without answering (an injected network fault)."""
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-
-def _error_body(code: int, message: str, details: dict[str, Any] | None, request_id: str, **extra: Any) -> bytes:
-    body: dict[str, Any] = {
-        "success": False,
-        "code": code,
-        "error": {"message": message, "details": details or {}},
-        "timestamp": iso_seconds(now_utc()),
-        "requestId": request_id,
-    }
-    body.update(extra)
-    return orjson.dumps(body)
-
-
-def _bridge_source() -> str:
-    return resources.files("rapido_cli").joinpath("static/bridge.js").read_text(encoding="utf-8")
+    host = host_of(authority)
+    return host is not None and (is_loopback_literal(host) or host.endswith(".localhost"))
 
 
 class Sandbox:
@@ -376,7 +117,7 @@ class Sandbox:
     def __init__(self, config: SandboxConfig | None = None) -> None:
         self.config = config or SandboxConfig()
         self.stopping = False
-        self._server: _Server | None = None
+        self._server: HttpServer | None = None
         self._threads: list[threading.Thread] = []
         self._stop_lock = threading.Lock()
         self._stopped = threading.Event()
@@ -386,11 +127,18 @@ class Sandbox:
         self._missed_sink = JsonlWriter(self.config.missed, option="--missed") if self.config.missed else None
         self.ledger = Ledger(self.config.keep_events, self._store)
         self.correlator = Correlator(self.config.missed_after_s, self._missed_sink)
-        self._faults = FaultInjector(self.config.fault_plan, self.config.seed)
-        self._bucket = TokenBucket(self.config.rate_limit, self.config.rate_burst) if self.config.rate_limit else None
+        faults = FaultInjector(self.config.fault_plan, self.config.seed)
+        bucket = TokenBucket(self.config.rate_limit, self.config.rate_burst) if self.config.rate_limit else None
+        self.contract = ServerContract(self.config, self.ledger, self.correlator, faults, bucket)
+        self.pwa = PwaFlow(self.config, self.correlator)
+        self.streams = StreamHub(
+            self.ledger, max_clients=self.config.max_stream_clients, keepalive_s=self.config.stream_keepalive_s
+        )
         self._bridge: bytes | None = None
         self._latency = self.config.latency_ms / 1000.0
         self._loopback_only = _is_loopback_host(self.config.host)
+        self._key = self.config.client_key or None
+        self._key_json = orjson.dumps(self._key)[1:-1] if self._key else b""
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -421,7 +169,9 @@ class Sandbox:
         check_server_event({})
         check_pwa_event({})
         try:
-            self._server = _Server(self, (self.config.host, self.config.port))
+            self._server = HttpServer(
+                (self.config.host, self.config.port), self.dispatch, idle_timeout=self.config.idle_timeout_s
+            )
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise UsageError(
@@ -457,7 +207,9 @@ class Sandbox:
                 return
             self.stopping = True
             self._stopped.set()
+            self.streams.stop()
             if self._server is not None:
+                self._server.stopping = True
                 self._server.shutdown()
                 self._server.server_close()
                 # Let requests already being handled finish (and report), then end idle connections.
@@ -527,7 +279,7 @@ class Sandbox:
 
     # -- routing -------------------------------------------------------------------------------
 
-    def dispatch(self, h: _Handler, method: str) -> None:
+    def dispatch(self, h: Handler, method: str) -> None:
         """Route one request, counted as in flight so ``stop()`` can let it finish."""
         with self._idle:
             self._active += 1
@@ -539,30 +291,43 @@ class Sandbox:
                 if self._active == 0:
                     self._idle.notify_all()
 
-    def _route(self, h: _Handler, method: str) -> None:
+    def _route(self, h: Handler, method: str) -> None:
         path, _, query = h.path.partition("?")
         allowed = _ROUTES.get(path)
+        origin = h.headers.get("Origin")
+        if origin and self._origin_allowed(origin, path):
+            h.answer_headers = [
+                ("Access-Control-Allow-Origin", origin),
+                ("Vary", "Origin"),
+                ("Access-Control-Expose-Headers", _EXPOSED),
+            ]
         if path not in (API_PATH, PWA_PATH) or method != "POST":
-            self._discard_body(h)
+            h.discard_body(MAX_EVENT_BYTES)
         host_header = h.headers.get("Host")
         if self._loopback_only and host_header is not None and not _is_loopback_host(host_header):
             # DNS rebinding: a web page whose name now points at 127.0.0.1 must not read the
             # sandbox's events or post to it; loopback clients always send a loopback Host.
             h.close_connection = True
-            self._discard_body(h)
-            self._plain_error(
+            h.discard_body(MAX_EVENT_BYTES)
+            self._error(
                 h,
                 403,
                 CODE_UNAUTHORIZED,
-                f"Host {h.headers.get('Host')!r} is not a loopback name",
+                f"Host {host_header!r} is not a loopback name",
                 {"host": "the sandbox listens on loopback; use localhost or 127.0.0.1"},
             )
             return
         if method == "OPTIONS":
             self._preflight(h, allowed)
             return
+        if origin and path not in (API_PATH, PWA_PATH) and not self._origin_allowed(origin, path):
+            # The inspection endpoints and the inbox are for this machine's pages only (the two
+            # event endpoints record the refusal, so they check for themselves).
+            h.close_connection = True
+            self._error(h, 403, CODE_UNAUTHORIZED, f"origin {origin!r} is not a loopback origin", _NOT_LOOPBACK)
+            return
         if allowed is None:
-            self._plain_error(
+            self._error(
                 h,
                 404,
                 CODE_NOT_FOUND,
@@ -571,7 +336,7 @@ class Sandbox:
             )
             return
         if method not in allowed:
-            self._plain_error(
+            self._error(
                 h,
                 405,
                 CODE_INVALID,
@@ -599,7 +364,7 @@ class Sandbox:
                 since = int(q.get("since", ["0"])[0])
                 limit = int(q.get("limit", ["1000"])[0])
             except ValueError:
-                self._plain_error(h, 400, CODE_INVALID, "since and limit must be integers", None)
+                self._error(h, 400, CODE_INVALID, "since and limit must be integers", None)
                 return
             events = self.ledger.events(
                 flow=q.get("flow", [None])[0], verdict=q.get("verdict", [None])[0], since=since, limit=limit
@@ -609,31 +374,64 @@ class Sandbox:
             self._json(h, self.stats(), head)
         elif path == "/_sandbox/missed":
             self._json(h, {"window_s": self.config.missed_after_s, "missed": self.missed()}, head)
+        elif path == STREAM_PATH:
+            self._stream(h, query)
+        elif path in _STATE_CHANGING and not self._non_simple(h):
+            # A cross-site page can send a "simple" text/plain or form POST without asking; only
+            # a request that needs a CORS preflight (refused for non-loopback origins) gets through.
+            self._error(
+                h,
+                403,
+                CODE_UNAUTHORIZED,
+                f"{path} changes the sandbox's state: send the request as JSON or with {NON_SIMPLE_HEADER}: 1",
+                {"content-type": "application/json", NON_SIMPLE_HEADER: "1"},
+            )
         elif path == "/_sandbox/reset":
             self.reset()
             self._json(h, {"reset": True}, head)
-        else:  # "/"
+        elif wants_html(h.headers.get("Accept")) and "format=json" not in query:  # "/" in a browser
+            page, headers = inbox_page()
+            h.answer(200, page, content_type="text/html; charset=utf-8", headers=headers, head_only=head)
+        else:  # "/" for curl, scripts, Accept: application/json
             self._json(h, self._index(), head)
 
+    def _origin_allowed(self, origin: str, path: str) -> bool:
+        """Loopback pages everywhere; ``null`` (file:// pages) on the PWA bridge with ``allow_file_origin``."""
+        if is_loopback_origin(origin):
+            return True
+        return origin == "null" and path == PWA_PATH and self.config.allow_file_origin
+
     @staticmethod
-    def _discard_body(h: _Handler) -> None:
-        """Consume a body nobody reads, so the next request on the connection parses cleanly."""
-        raw = h.headers.get("Content-Length")
-        if h.headers.get("Transfer-Encoding"):
-            h.close_connection = True
+    def _non_simple(h: Handler) -> bool:
+        """A request a browser sends cross-origin only after a preflight: JSON, or the custom header."""
+        ctype = (h.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        return ctype == "application/json" or (h.headers.get(NON_SIMPLE_HEADER) or "").strip() == "1"
+
+    def _stream(self, h: Handler, query: str) -> None:
+        try:
+            cursor = self.streams.start_cursor(query, h.headers.get("Last-Event-ID"))
+        except StreamArgumentError as exc:
+            self._error(h, 400, CODE_INVALID, str(exc), {"last": f"0 to {MAX_LAST}; Last-Event-ID: a seq"})
+            return
+        if not self.streams.acquire():
+            self._error(
+                h,
+                429,
+                CODE_RATE_LIMITED,
+                f"{self.streams.max_clients} stream clients are connected already",
+                {"stream": "close another tail or inbox page, or try again later"},
+                headers=[("Retry-After", "5")],
+            )
             return
         try:
-            length = int(raw) if raw else 0
-        except ValueError:
-            length = -1
-        if 0 < length <= MAX_EVENT_BYTES:
-            h.rfile.read(length)
-        elif length != 0:
-            h.close_connection = True
+            self.streams.serve(h, cursor)
+        finally:
+            self.streams.release()
 
     def _index(self) -> dict[str, Any]:
         return {
             "service": "rapido sandbox: a local receiver; nothing reaches Rapido",
+            "inbox": "open this address in a browser: received events, live",
             "endpoints": {
                 f"POST {API_PATH}": "server-to-server events (the API contract)",
                 f"POST {PWA_PATH}": 'PWA events {"eventType", "properties"} (what bridge.js sends)',
@@ -641,6 +439,7 @@ class Sandbox:
                 "GET /_sandbox/events?flow=&verdict=&since=&limit=": "recent events with their verdicts",
                 "GET /_sandbox/stats": "counters by flow, verdict and status; booking correlation",
                 "GET /_sandbox/missed": "PWA bookings with no server order.* event in time",
+                f"GET {STREAM_PATH}?last=N": "server-sent events: the last N events, then each new one",
                 "POST /_sandbox/reset": "forget events, idempotency answers and bookings",
             },
             "client_id_enforced": self.config.client_id is not None,
@@ -649,37 +448,32 @@ class Sandbox:
 
     def _bridge_bytes(self) -> bytes:
         if self._bridge is None:
-            self._bridge = _bridge_source().replace("__RAPIDO_SANDBOX_URL__", self.url).encode("utf-8")
+            self._bridge = bridge_source(self.url)
         return self._bridge
 
-    def _json(self, h: _Handler, obj: Any, head: bool = False) -> None:
+    @staticmethod
+    def _json(h: Handler, obj: Any, head: bool = False) -> None:
         h.answer(200, orjson.dumps(obj, default=str), head_only=head)
 
-    def _plain_error(
-        self,
-        h: _Handler,
+    @staticmethod
+    def _error(
+        h: Handler,
         status: int,
         code: int,
         message: str,
         details: dict[str, Any] | None,
         headers: list[tuple[str, str]] | None = None,
     ) -> None:
-        h.answer(status, _error_body(code, message, details, new_request_id()), headers=headers)
+        h.answer(status, error_body(code, message, details, new_request_id()), headers=headers)
 
-    def _preflight(self, h: _Handler, allowed: tuple[str, ...] | None) -> None:
+    def _preflight(self, h: Handler, allowed: tuple[str, ...] | None) -> None:
         origin = h.headers.get("Origin") or ""
         if allowed is None:
-            self._plain_error(h, 404, CODE_NOT_FOUND, f"no such endpoint: {h.path}", None)
+            self._error(h, 404, CODE_NOT_FOUND, f"no such endpoint: {h.path}", None)
             return
-        if not is_loopback_origin(origin):
+        if not self._origin_allowed(origin, h.path.partition("?")[0]):
             # No CORS headers: the browser refuses the cross-origin request.
-            self._plain_error(
-                h,
-                403,
-                CODE_UNAUTHORIZED,
-                f"origin {origin!r} is not a loopback origin",
-                {"origin": "the sandbox accepts pages served from localhost, 127.0.0.0/8 or [::1]"},
-            )
+            self._error(h, 403, CODE_UNAUTHORIZED, f"origin {origin!r} is not a loopback origin", _NOT_LOOPBACK)
             return
         headers = [
             ("Access-Control-Allow-Methods", ", ".join((*allowed, "OPTIONS"))),
@@ -690,444 +484,74 @@ class Sandbox:
             headers.append(("Access-Control-Allow-Private-Network", "true"))
         h.answer(204, b"", headers=headers)
 
-    def _wait_latency(self, t0: float) -> None:
-        """Hold the answer until ``latency`` after arrival (the sleep is per connection thread)."""
-        wait = t0 + self._latency - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
+    # -- the two event flows -------------------------------------------------------------------
 
-    def _read_body(self, h: _Handler, ev: SandboxEvent, t0: float) -> bytes | None:
-        """The request body, or None after answering 411/413/400 for it."""
-        if h.headers.get("Transfer-Encoding"):
-            h.close_connection = True
-            self._finish(
-                h,
-                ev,
-                t0,
-                411,
-                CODE_INVALID,
-                "send the body with a Content-Length",
-                {"transfer-encoding": "chunked bodies are not accepted"},
-                verdict="invalid",
-            )
-            return None
-        raw = h.headers.get("Content-Length")
+    def _new_event(self, h: Handler, flow: str) -> SandboxEvent:
+        ev = SandboxEvent(flow=flow, received_at=now_utc(), verdict="")
+        ev.headers = {name: value for name in STORED_HEADERS if (value := h.headers.get(name)) is not None}
+        if h.headers.get("authorization") is not None:
+            ev.headers["authorization"] = "[redacted]"
+        return ev
+
+    def _refuse_origin(self, h: Handler, ev: SandboxEvent, t0: float, path: str) -> bool:
+        """403 (recorded) for a page of another origin; True when refused."""
+        origin = h.headers.get("Origin")
+        if not origin or self._origin_allowed(origin, path):
+            return False
+        h.close_connection = True  # the body is left unread
+        message = f"origin {origin!r} is not a loopback origin"
+        details = dict(_NOT_LOOPBACK)
+        if origin == "null" and path == PWA_PATH:
+            details["origin"] = "a page opened from a file (Origin: null): start the sandbox with --allow-file-origin"
+        self._deliver(h, ev, t0, Answer(403, CODE_UNAUTHORIZED, message, details, verdict="forbidden"))
+        return True
+
+    def _server_event(self, h: Handler) -> None:
+        t0 = time.monotonic()
+        ev = self._new_event(h, "server")
+        ev.client_id = (h.headers.get("x-client-id") or "").strip() or None
+        if self._refuse_origin(h, ev, t0, API_PATH):
+            return
         try:
-            length = int(raw) if raw is not None else -1
-        except ValueError:
-            length = -1
-        if length < 0:
-            h.close_connection = True
-            self._finish(
-                h,
-                ev,
-                t0,
-                411,
-                CODE_INVALID,
-                "a Content-Length header is required",
-                {"content-length": "missing or not a number"},
-                verdict="invalid",
-            )
-            return None
-        if length > MAX_EVENT_BYTES:
-            h.close_connection = True  # the body is left unread
-            self._finish(
-                h,
-                ev,
-                t0,
-                413,
-                CODE_INVALID,
-                f"the body is {length} bytes; the limit is {MAX_EVENT_BYTES} bytes per event",
-                {"body": f"at most {MAX_EVENT_BYTES} bytes"},
-                verdict="too_large",
-            )
-            return None
-        return h.rfile.read(length) if length else b""
+            body = h.read_body(MAX_EVENT_BYTES)
+        except BodyError as exc:
+            self._deliver(h, ev, t0, Answer(exc.status, CODE_INVALID, exc.message, exc.details, verdict=exc.verdict))
+            return
+        self._deliver(h, ev, t0, self.contract.answer(ServerRequest(h.headers, body, ev)))
 
-    def _finish(
-        self,
-        h: _Handler,
-        ev: SandboxEvent,
-        t0: float,
-        status: int,
-        code: int,
-        message: str,
-        details: dict[str, Any] | None,
-        *,
-        verdict: str,
-        headers: list[tuple[str, str]] | None = None,
-        body: bytes | None = None,
-        drop: bool = False,
-    ) -> None:
+    def _pwa_event(self, h: Handler) -> None:
+        t0 = time.monotonic()
+        ev = self._new_event(h, "pwa")
+        if self._refuse_origin(h, ev, t0, PWA_PATH):
+            return
+        try:
+            body = h.read_body(MAX_EVENT_BYTES)
+        except BodyError as exc:
+            self._deliver(h, ev, t0, Answer(exc.status, CODE_INVALID, exc.message, exc.details, verdict=exc.verdict))
+            return
+        self._deliver(h, ev, t0, self.pwa.answer(h.headers, body, ev))
+
+    def _deliver(self, h: Handler, ev: SandboxEvent, t0: float, answer: Answer) -> None:
         """Record ``ev``, wait out the latency, answer (or drop), then tell ``on_event``."""
-        ev.status = None if drop and ev.fault == DROP else status
-        ev.verdict = verdict
+        ev.status = None if answer.drop and ev.fault == DROP else answer.status
+        ev.code = None if ev.status is None else answer.code
+        ev.verdict = answer.verdict
         if not ev.message:
-            ev.message = message
+            ev.message = answer.message
+        body = answer.body
         if body is None:
             ev.request_id = ev.request_id or new_request_id()
-            body = _error_body(code, message, details, ev.request_id)
+            body = error_body(answer.code, answer.message, answer.details, ev.request_id)
+        if self._key is not None:
+            scrub_key(ev, self._key)
+            body = body.replace(self._key_json, b"[redacted]")
         self.ledger.record(ev)
         if ev.flow == "server" and self._latency:
-            self._wait_latency(t0)
-        if drop:
+            wait = t0 + self._latency - time.monotonic()  # the sleep is per connection thread
+            if wait > 0:
+                time.sleep(wait)
+        if answer.drop:
             h.drop()
         else:
-            h.answer(status, body, headers=headers)
+            h.answer(answer.status, body, headers=answer.headers)
         self._notify(ev)
-
-    def _stored_headers(self, h: _Handler) -> dict[str, str]:
-        out = {name: value for name in STORED_HEADERS if (value := h.headers.get(name)) is not None}
-        if h.headers.get("authorization") is not None:
-            out["authorization"] = "[redacted]"
-        return out
-
-    # -- the server-to-server flow -------------------------------------------------------------
-
-    def _server_event(self, h: _Handler) -> None:
-        t0 = time.monotonic()
-        ev = SandboxEvent(flow="server", received_at=now_utc(), verdict="")
-        hdr = h.headers
-        ev.headers = self._stored_headers(h)
-        ev.client_id = (hdr.get("x-client-id") or "").strip() or None
-        body = self._read_body(h, ev, t0)
-        if body is None:
-            return
-        # Parsed once, early, so even a refused request's live line names its event.
-        obj: Any = None
-        parse_error: str | None = None
-        try:
-            obj = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            parse_error = str(exc)
-            ev.event = {"raw": body[:1024].decode("utf-8", "replace")}
-        else:
-            ev.event = obj
-            self._describe(ev, obj)
-
-        missing = [name for name in REQUIRED_HEADERS if not (hdr.get(name) or "").strip()]
-        if missing:
-            self._finish(
-                h,
-                ev,
-                t0,
-                401,
-                CODE_UNAUTHORIZED,
-                f"missing header(s): {', '.join(missing)}",
-                {name: "required header is missing or empty" for name in missing},
-                verdict="unauthorized",
-            )
-            return
-        client_id = ev.client_id or ""
-        if self.config.client_id is not None and client_id != self.config.client_id:
-            self._finish(
-                h,
-                ev,
-                t0,
-                401,
-                CODE_UNAUTHORIZED,
-                f"unknown client id {client_id!r}",
-                {"x-client-id": "not the client id this sandbox was started with"},
-                verdict="unauthorized",
-            )
-            return
-        if self.config.client_key is not None:
-            given = (hdr.get("authorization") or "").strip()
-            if not hmac.compare_digest(given.encode(), self.config.client_key.encode()):
-                hint = "does not match the sandbox's key"
-                if given.lower().startswith(("bearer ", "basic ")):
-                    hint += "; send the key as is, without a scheme such as 'Bearer '"
-                self._finish(
-                    h,
-                    ev,
-                    t0,
-                    401,
-                    CODE_UNAUTHORIZED,
-                    "invalid client key",
-                    {"authorization": hint},
-                    verdict="unauthorized",
-                )
-                return
-        service = (hdr.get("x-client-service") or "").strip()
-        if service not in SERVICES:
-            self._finish(
-                h,
-                ev,
-                t0,
-                400,
-                CODE_INVALID,
-                f"unknown service {service!r}",
-                {"x-client-service": f"must be one of {', '.join(SERVICES)}"},
-                verdict="invalid",
-            )
-            return
-        ctype = (hdr.get("Content-Type") or "").split(";")[0].strip().lower()
-        if ctype != "application/json":
-            self._finish(
-                h,
-                ev,
-                t0,
-                415,
-                CODE_INVALID,
-                f"unsupported content type {ctype or '(none)'!r}",
-                {"content-type": "must be application/json"},
-                verdict="unsupported",
-            )
-            return
-
-        if self._bucket is not None:
-            ok, _left, wait = self._bucket.take()
-            if not ok:
-                retry = retry_after_seconds(wait)
-                self._finish(
-                    h,
-                    ev,
-                    t0,
-                    429,
-                    CODE_RATE_LIMITED,
-                    f"rate limit of {self.config.rate_limit:g} requests/s exceeded",
-                    {"retryAfter": retry},
-                    verdict="rate_limited",
-                    headers=[("Retry-After", str(retry)), *self._ratelimit_headers()],
-                )
-                return
-        rl_headers = self._ratelimit_headers()
-
-        fault = self._faults.draw()
-        if fault is not None and fault.kind != DROP_AFTER:
-            ev.fault = fault.kind
-            if fault.kind == DROP:
-                self._finish(
-                    h,
-                    ev,
-                    t0,
-                    0,
-                    0,
-                    "connection dropped before processing (injected)",
-                    None,
-                    verdict="dropped",
-                    drop=True,
-                )
-                return
-            status = fault.status or 500
-            extra = [("Retry-After", "1")] if status in (429, 503) else []
-            code = CODE_RATE_LIMITED if status == 429 else CODE_INTERNAL if status >= 499 else CODE_INVALID
-            self._finish(
-                h,
-                ev,
-                t0,
-                status,
-                code,
-                f"injected fault: HTTP {status}",
-                {"fault": "injected by the sandbox's --fail-rate/--faults"},
-                verdict="fault",
-                headers=extra,
-            )
-            return
-        drop_after = fault is not None
-        if drop_after:
-            ev.fault = DROP_AFTER
-
-        if parse_error is not None:
-            self._finish(
-                h,
-                ev,
-                t0,
-                400,
-                CODE_INVALID,
-                "the body is not valid JSON",
-                {"body": parse_error},
-                verdict="invalid",
-                headers=rl_headers,
-                drop=drop_after,
-            )
-            return
-        problems = check_server_event(obj, size=len(body))
-        ev.problems = _problems(problems)
-        errors = [p for p in problems if p.severity == "error"]
-        if errors:
-            first = errors[0]
-            msg = f"invalid event: {first.path or 'body'}: {first.message}"
-            if len(errors) > 1:
-                msg += f" (and {len(errors) - 1} more)"
-            self._finish(
-                h,
-                ev,
-                t0,
-                400,
-                CODE_INVALID,
-                msg,
-                _details(problems),
-                verdict="invalid",
-                headers=rl_headers,
-                drop=drop_after,
-            )
-            return
-
-        event_id = str(_get(obj, "event", "id"))
-        key = (client_id, event_id)
-        digest = hashlib.blake2b(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
-        known = self.ledger.lookup(key)
-        verdict = "duplicate"
-        if known is None:
-            mine = (digest, new_request_id(), iso_seconds(ev.received_at))
-            known = self.ledger.remember(key, mine)
-            if known is mine:
-                verdict = "accepted"
-        if known[0] != digest:
-            self._finish(
-                h,
-                ev,
-                t0,
-                409,
-                CODE_INVALID,
-                f"event id {event_id!r} was already accepted with different content",
-                {"event.id": "reuse an id only to resend the very same event; a changed event needs a new id"},
-                verdict="conflict",
-                headers=rl_headers,
-                drop=drop_after,
-            )
-            return
-        ev.request_id = known[1]
-        success = orjson.dumps({"success": True, "code": CODE_OK, "timestamp": known[2], "requestId": known[1]})
-        if ev.event_type and ev.event_type.startswith("order.") and ev.order_id:
-            match = self.correlator.server_order(ev.order_id, ev.received_at)
-            if match == "matched":
-                ev.message = f"matches PWA booking_completed {ev.order_id}"
-            elif match == "late":
-                ev.message = f"late: PWA booking {ev.order_id} was already reported missed"
-        if problems:
-            ev.message = (ev.message + "; " if ev.message else "") + f"{len(problems)} warning(s)"
-        self._finish(
-            h, ev, t0, 200, CODE_OK, "", None, verdict=verdict, body=success, headers=rl_headers, drop=drop_after
-        )
-
-    @staticmethod
-    def _describe(ev: SandboxEvent, obj: Any) -> None:
-        ev.event_type = _short(_get(obj, "event", "type"))
-        ev.event_id = _short(_get(obj, "event", "id"))
-        order_id = _get(obj, "attributes", "orderId")
-        ev.order_id = str(order_id) if isinstance(order_id, str | int) and not isinstance(order_id, bool) else None
-
-    def _ratelimit_headers(self) -> list[tuple[str, str]]:
-        if self._bucket is None:
-            return []
-        left = self._bucket.peek()
-        return [
-            ("RateLimit-Limit", f"{self._bucket.rate:g}"),
-            ("RateLimit-Remaining", str(int(left))),
-            ("RateLimit-Reset", str(retry_after_seconds(self._bucket.seconds_to_full()))),
-        ]
-
-    # -- the PWA flow ----------------------------------------------------------------------------
-
-    def _pwa_event(self, h: _Handler) -> None:
-        t0 = time.monotonic()
-        ev = SandboxEvent(flow="pwa", received_at=now_utc(), verdict="")
-        ev.headers = self._stored_headers(h)
-        origin = h.headers.get("Origin")
-        if origin and not is_loopback_origin(origin):
-            h.close_connection = True
-            self._finish(
-                h,
-                ev,
-                t0,
-                403,
-                CODE_UNAUTHORIZED,
-                f"origin {origin!r} is not a loopback origin",
-                {"origin": "the sandbox accepts pages served from localhost, 127.0.0.0/8 or [::1]"},
-                verdict="forbidden",
-            )
-            return
-        body = self._read_body(h, ev, t0)
-        if body is None:
-            return
-        ctype = (h.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if ctype not in ("application/json", "text/plain"):
-            self._finish(
-                h,
-                ev,
-                t0,
-                415,
-                CODE_INVALID,
-                f"unsupported content type {ctype or '(none)'!r}",
-                {"content-type": "must be application/json"},
-                verdict="unsupported",
-            )
-            return
-        try:
-            obj = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            ev.event = {"raw": body[:1024].decode("utf-8", "replace")}
-            self._finish(
-                h, ev, t0, 400, CODE_INVALID, "the body is not valid JSON", {"body": str(exc)}, verdict="invalid"
-            )
-            return
-        ev.event = obj
-        ev.event_type = _short(_get(obj, "eventType"))
-        ev.request_id = new_request_id()
-        problems = check_pwa_event(obj, size=len(body))
-        raw_props = _get(obj, "properties")
-        if h.headers.get("x-rapido-bridge-seq") and raw_props is not None and not isinstance(raw_props, str):
-            # Through bridge.js the properties arrive exactly as the page passed them: the real
-            # bridge takes a JSON string, as in the seed's logEvents(type, JSON.stringify(props)).
-            problems.append(
-                Problem(
-                    "properties",
-                    f"logEvents got {_js_kind(raw_props)}, "
-                    "not a JSON string: call logEvents(eventType, JSON.stringify(properties))",
-                    "warning",
-                )
-            )
-        ev.problems = _problems(problems)
-        errors = [p for p in problems if p.severity == "error"]
-        props = _get(obj, "properties")
-        if isinstance(props, str):
-            try:
-                props = orjson.loads(props)
-            except orjson.JSONDecodeError:
-                props = None
-        if not errors and ev.event_type == "booking_completed" and isinstance(props, dict):
-            booking = props.get("booking_id")
-            if isinstance(booking, str | int) and not isinstance(booking, bool) and str(booking):
-                ev.order_id = str(booking)
-                state = self.correlator.pwa_booking(ev.order_id, ev.received_at, props)
-                ev.message = (
-                    f"booking {ev.order_id}: server order event already received"
-                    if state == "matched"
-                    else f"booking {ev.order_id}: waiting up to {self.config.missed_after_s:g}s "
-                    "for the server order event"
-                )
-        verdict = "invalid" if errors else "warning" if problems else "ok"
-        if errors:
-            first = errors[0]
-            self._finish(
-                h,
-                ev,
-                t0,
-                400,
-                CODE_INVALID,
-                f"invalid PWA event: {first.path or 'body'}: {first.message}",
-                _details(problems),
-                verdict=verdict,
-                body=_error_body(
-                    CODE_INVALID,
-                    f"invalid PWA event: {first.path or 'body'}: {first.message}",
-                    _details(problems),
-                    ev.request_id,
-                    verdict=verdict,
-                    problems=ev.problems,
-                ),
-            )
-            return
-        answer = orjson.dumps(
-            {
-                "success": True,
-                "code": CODE_OK,
-                "timestamp": iso_seconds(ev.received_at),
-                "requestId": ev.request_id,
-                "verdict": verdict,
-                "problems": ev.problems,
-            }
-        )
-        self._finish(h, ev, t0, 200, CODE_OK, "", None, verdict=verdict, body=answer)

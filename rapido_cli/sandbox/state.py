@@ -12,11 +12,12 @@ import time
 from collections import Counter, deque
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import orjson
 
-from rapido_cli.errors import UsageError
+from rapido_cli.errors import LocalIOError, UsageError
+from rapido_cli.fs import open_private
 from rapido_cli.sandbox.config import Fault, SandboxEvent, iso_ms
 
 
@@ -87,12 +88,15 @@ class JsonlWriter:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh: IO[bytes] | None = path.open("ab")
+            # Booking data: private (0600), never through a symbolic link, regular files only.
+            self._fh: IO[bytes] | None = cast("IO[bytes]", open_private(path, "a", binary=True))
         except OSError as exc:
             raise UsageError(
                 f"{option} {path}: cannot open for appending: {exc.strerror or exc}",
                 hint="give a writable file path",
             ) from None
+        except LocalIOError as exc:
+            raise UsageError(f"{option} {exc.message}", hint="give the path of a regular file you can write") from None
         self._lock = threading.Lock()
 
     def write(self, record: dict[str, Any]) -> None:
@@ -127,6 +131,8 @@ class Ledger:
         self._answers: dict[tuple[str, str], tuple[bytes, str, str]] = {}
         self._recent: deque[SandboxEvent] = deque(maxlen=keep)
         self._seq = 0
+        #: Notified on every recorded event (and by ``wake``): stream clients wait on it.
+        self.changed = threading.Condition(self._lock)
         self._by_verdict: Counter[str] = Counter()
         self._by_status: Counter[str] = Counter()
         self._by_flow: Counter[str] = Counter()
@@ -163,6 +169,7 @@ class Ledger:
             if self._first is None:
                 self._first = now
             self._last = now
+            self.changed.notify_all()  # cheap with nobody waiting
         if self.store is not None:
             self.store.write(ev.to_dict())
 
@@ -177,6 +184,48 @@ class Ledger:
                 if e.seq > since and (flow is None or e.flow == flow) and (verdict is None or e.verdict == verdict)
             ]
         return [e.to_dict() for e in items[-limit:]] if limit > 0 else []
+
+    @property
+    def last_seq(self) -> int:
+        """The ``seq`` of the newest event recorded (0 before the first)."""
+        with self._lock:
+            return self._seq
+
+    def cursor_for_last(self, n: int) -> int:
+        """The ``seq`` just before the last ``n`` events still kept (so ``after`` returns those)."""
+        with self._lock:
+            if n <= 0 or not self._recent:
+                return self._seq
+            kept = len(self._recent)
+            return self._recent[max(0, kept - n)].seq - 1
+
+    def after(self, cursor: int, limit: int = 1000) -> tuple[list[SandboxEvent], int]:
+        """Up to ``limit`` kept events with ``seq > cursor``, oldest first, and the newest ``seq``.
+
+        Costs the new events only. With none returned, every event up to the newest ``seq`` is
+        already sent or no longer kept, so a reader can move its cursor there.
+        """
+        newer: list[SandboxEvent] = []
+        with self._lock:
+            newest = self._seq
+            for e in reversed(self._recent):
+                if e.seq <= cursor:
+                    break
+                newer.append(e)
+        newer.reverse()
+        return newer[:limit], newest
+
+    def wait_after(self, cursor: int, timeout: float, stop: threading.Event | None = None) -> bool:
+        """Wait until an event newer than ``cursor`` is recorded (True) or ``timeout`` passes (False)."""
+        with self.changed:
+            return self.changed.wait_for(
+                lambda: self._seq > cursor or (stop is not None and stop.is_set()), timeout=timeout
+            )
+
+    def wake(self) -> None:
+        """Wake every waiter (on stop)."""
+        with self.changed:
+            self.changed.notify_all()
 
     def stats(self) -> dict[str, Any]:
         """Counters since start (or the last reset)."""
