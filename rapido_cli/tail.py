@@ -53,7 +53,7 @@ MAX_EVENT_BYTES = 8 << 20
 #: Event names that carry records (``received``; ``missed`` for a booking the server never reported).
 RECORD_EVENTS = frozenset({"received", "missed", "message"})
 
-_EOL = re.compile(rb"\r\n|\r|\n")
+_EOL_TEXT = re.compile("\r\n|\r|\n")
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -94,51 +94,53 @@ class SseParser:
 
     def feed(self, chunk: bytes) -> list[SseEvent | SseComment]:
         """Parse ``chunk``; return what it completed, in order."""
-        if self._skip_lf and chunk[:1] == b"\n":
-            chunk = chunk[1:]
-        if chunk:
+        if self._skip_lf and chunk:
             self._skip_lf = False
-        self._buf += chunk
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]
+        buf = self._buf
+        buf += chunk
         if self._start:
-            if len(self._buf) < len(_BOM) and _BOM.startswith(bytes(self._buf)):
+            if len(buf) < len(_BOM) and _BOM.startswith(bytes(buf)):
                 return []
-            if self._buf.startswith(_BOM):
-                del self._buf[: len(_BOM)]
+            if buf.startswith(_BOM):
+                del buf[: len(_BOM)]
             self._start = False
-        out: list[SseEvent | SseComment] = []
-        pos = 0
-        while True:
-            m = _EOL.search(self._buf, pos)
-            if m is None:
-                break
-            line = bytes(self._buf[pos : m.start()])
-            if m.group() == b"\r" and m.end() == len(self._buf):
-                self._skip_lf = True  # a \n in the next chunk belongs to this \r
-            pos = m.end()
-            self._line(line, out)
-        del self._buf[:pos]
-        if len(self._buf) > self.max_line:
+        end = max(buf.rfind(b"\n"), buf.rfind(b"\r"))
+        if end < 0:
+            if len(buf) > self.max_line:
+                raise StreamError(f"a line longer than {self.max_line:,} bytes")
+            return []
+        complete = bytes(buf[: end + 1])
+        del buf[: end + 1]
+        if len(buf) > self.max_line:
             raise StreamError(f"a line longer than {self.max_line:,} bytes")
+        if not buf and complete.endswith(b"\r"):
+            self._skip_lf = True  # a \n at the start of the next chunk belongs to this \r
+        # A line end is never part of a UTF-8 sequence, so the block decodes as its lines would.
+        text = complete.decode("utf-8", errors="replace")
+        lines = text.split("\n") if "\r" not in text else _EOL_TEXT.split(text)
+        out: list[SseEvent | SseComment] = []
+        for line in lines[:-1]:  # the last piece is the empty rest after the final line end
+            self._line(line, out)
         return out
 
-    def _line(self, raw: bytes, out: list[SseEvent | SseComment]) -> None:
-        if len(raw) > self.max_line:
-            raise StreamError(f"a line longer than {self.max_line:,} bytes")
-        line = raw.decode("utf-8", errors="replace")
+    def _line(self, line: str, out: list[SseEvent | SseComment]) -> None:
         if not line:
             if self._data:
                 out.append(SseEvent(self._event or "message", "\n".join(self._data), self.last_event_id))
             self._data, self._data_size, self._event = [], 0, ""
             return
-        if line.startswith(":"):
-            text = line[1:]
-            out.append(SseComment(text[1:] if text.startswith(" ") else text))
+        if len(line) > self.max_line:
+            raise StreamError(f"a line longer than {self.max_line:,} bytes")
+        if line[0] == ":":
+            out.append(SseComment(line[2:] if line[1:2] == " " else line[1:]))
             return
         name, sep, value = line.partition(":")
-        if sep and value.startswith(" "):
+        if sep and value[:1] == " ":
             value = value[1:]
         if name == "data":
-            self._data_size += len(raw) + 1
+            self._data_size += len(value) + 1
             if self._data_size > self.max_event:
                 raise StreamError(f"an event larger than {self.max_event:,} bytes")
             self._data.append(value)

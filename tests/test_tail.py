@@ -73,6 +73,11 @@ def test_parser_any_chunking(cuts: list[int]) -> None:
     assert _parse(chunks) == EXPECTED
 
 
+def test_parser_a_cr_then_lf_in_separate_chunks_is_one_line_end() -> None:
+    assert _parse([b"data: a\r", b"\n", b"\n"]) == [SseEvent("message", "a", None)]
+    assert _parse([b"data: a\r", b"", b"\n", b"data: b\n\n"]) == [SseEvent("message", "a\nb", None)]
+
+
 def test_parser_bounds_lines_and_events() -> None:
     with pytest.raises(StreamError):
         SseParser(max_line=100).feed(b"data: " + b"x" * 200)  # no line end yet, already too long
