@@ -118,10 +118,12 @@ def read_limited(path: str | os.PathLike[str], *, limit: int = MAX_CONFIG_BYTES,
         raise UsageError(f"{p}: no such {what}") from None
     except OSError as exc:
         raise UsageError(f"{p}: cannot read {what}: {exc.strerror}") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        # Checked before fdopen, which refuses a directory with its own IsADirectoryError.
+        os.close(fd)
+        raise UsageError(f"{p}: not a regular file", hint=f"the {what} must be a plain file")
     with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise UsageError(f"{p}: not a regular file", hint=f"the {what} must be a plain file")
         if st.st_size > limit:
             raise UsageError(f"{p}: {what} too large ({st.st_size:,} bytes; the limit is {limit:,})")
         os.set_blocking(fd, True)

@@ -78,3 +78,18 @@ def is_loopback_origin(origin: str) -> bool:
     if parts.scheme not in ("http", "https") or not host:
         return False
     return host == "localhost" or host.endswith(".localhost") or is_loopback_literal(host)
+
+
+def is_loopback_url(url: str, *, resolve: bool = True) -> bool:
+    """True for an ``http(s)://`` URL whose host is loopback (a literal, ``localhost``, or with
+    ``resolve`` a name whose every address is loopback). For tools that must only talk to a
+    local sandbox (``rapido tail``, ``trigger --sandbox-url``)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not host:
+        return False
+    return is_loopback_literal(host) or (resolve and resolves_to_loopback(host, port))

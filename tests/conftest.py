@@ -155,3 +155,24 @@ PAYMENT_SEND = [
     "send", "--user", "rapido_user_1", "--type", "payment.completed",
     "--attr", "orderId=FL_1", "--attr", "amount_total=100", "--max-attempts", "1",
 ]
+
+
+@pytest.fixture
+def invoke() -> Callable[..., Result]:
+    """Run the CLI in-process (Typer's runner): ``invoke("send", "--dry-run", env={...}, input="...")``.
+
+    Same ``Result`` as the ``rapido`` fixture; ``env`` is applied on top of the test's environment.
+    """
+    from typer.testing import CliRunner
+
+    from rapido_cli.cli import build_app
+
+    app = build_app()
+
+    def run(*args: str, env: dict[str, str] | None = None, input: str | bytes | None = None) -> Result:
+        res = CliRunner().invoke(app, list(args), env={"COLUMNS": "200", **(env or {})}, input=input)
+        if res.exception is not None and not isinstance(res.exception, SystemExit):
+            raise res.exception
+        return Result(res.exit_code, res.stdout, res.stderr)
+
+    return run

@@ -120,6 +120,8 @@ def test_wheel_contents(dists: dict[str, Path]) -> None:
     assert "rapido_cli/py.typed" in names
     for path in (PACKAGE / "static").glob("*"):
         assert f"rapido_cli/static/{path.name}" in names
+    for path in (PACKAGE / "trigger" / "scenarios").glob("*.yaml"):
+        assert f"rapido_cli/trigger/scenarios/{path.name}" in names
     sources = {str(p.relative_to(ROOT)) for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts}
     missing = sources - names
     assert not missing, f"modules missing from the wheel: {sorted(missing)}"

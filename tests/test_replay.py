@@ -19,13 +19,13 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
 from _events import event, write_events
 from httpserver import Reply, ScriptedServer, ok_body
 
-from rapido_cli.client import RetryPolicy
 from rapido_cli.errors import ExitCode
 from rapido_cli.journal import Journal
 from rapido_cli.profiles import Secret, Target
 from rapido_cli.replay import LineResult, Replayer, ReplayOptions
 from rapido_cli.replay._rate import AdaptiveRate, RateLimiter
 from rapido_cli.sandbox import Sandbox, SandboxConfig, SandboxEvent
+from rapido_cli.transport import RetryPolicy
 
 KEY = "sk_test_SECRET_abcd1234WXYZ"
 FAST = RetryPolicy(max_attempts=8, base=0.01, cap=0.05, retry_after_cap=0.05)

@@ -30,6 +30,8 @@ COMMAND_MODULES = (
     "rapido_cli.cli.profile_cmd",
     "rapido_cli.cli.doctor_cmd",
     "rapido_cli.cli.sandbox_cmd",
+    "rapido_cli.cli.trigger_cmd",
+    "rapido_cli.cli.tail_cmd",
 )
 
 #: The root listing groups commands by task, in this order; this table is the one place that says
@@ -50,6 +52,8 @@ TASK_PANELS: dict[str, str] = {
     "profile": PANEL_SETUP,
     "doctor": PANEL_SETUP,
     "sandbox": PANEL_LOCAL,
+    "trigger": PANEL_LOCAL,
+    "tail": PANEL_LOCAL,
 }
 
 #: Environment variable of the shell-completion protocol (Typer derives it from the program name).

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from rapido_cli.cli.common import AppContext, common_options
+from rapido_cli.cli.dryrun_out import DryRunFormat
 
 if TYPE_CHECKING:
     from rapido_cli.transport import SendResult
@@ -145,17 +146,20 @@ def deliver(
     dry_run: bool,
     max_attempts: int | None,
     service: str | None = None,
+    output_format: str | None = None,
 ) -> None:
     """Send ``event`` with the resolved profile and report; exits with the documented code.
 
     ``service`` (flights/hotels) is what the event is about, when known: the sandbox's default
     follows it, and a profile declared for the other service gets a warning.
     """
+    from rapido_cli.cli.dryrun_out import check_output_format, print_dry_run
     from rapido_cli.output import print_json, render_attempt, render_request, render_send_result
     from rapido_cli.profiles import Value
     from rapido_cli.transport import EventClient, RetryPolicy, request_preview
 
-    profile = app.resolve_profile(need_key=True)
+    check_output_format(app, dry_run, output_format)
+    profile = app.resolve_profile(need_key=not dry_run)
     current = profile.values.get("service")
     if service is not None and current is not None and current.value != service:
         if current.source == "sandbox":
@@ -165,14 +169,14 @@ def deliver(
                 f"profile '{profile.name}' declares x-client-service {current.value} ({current.source}); "
                 f"this is a {service[:-1]} booking"
             )
+    if dry_run and profile.key is None:
+        from rapido_cli.profiles import Secret
+
+        profile.key = Secret("")  # a dry run shows the request; the key is only needed to send it
     target = profile.target()
     preview = request_preview(target, event)
     if dry_run:
-        if app.json:
-            print_json({"dry_run": True, "request": preview})
-        else:
-            render_request(app.out, preview)
-            app.info("dry run: nothing was sent")
+        print_dry_run(app, [preview], output_format)
         return
     retry = RetryPolicy.from_env(app.environ, max_attempts or target.max_attempts)
 
@@ -227,6 +231,10 @@ def send(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the exact request (key masked); send nothing.")
     ] = False,
+    output_format: Annotated[
+        DryRunFormat | None,
+        typer.Option("--output-format", help="With --dry-run: a runnable command (key read from $RAPIDO_CLIENT_KEY)."),
+    ] = None,
     max_attempts: Annotated[
         int | None, typer.Option("--max-attempts", min=1, help="Attempts including the first (default: profile, 5).")
     ] = None,
@@ -260,7 +268,7 @@ def send(
         attributes.update(_parse_attrs(attr or []))
         event = make_event(user, type_, attributes, event_id)
     _check_event(app, event, no_validate)
-    deliver(app, event, dry_run=dry_run, max_attempts=max_attempts)
+    deliver(app, event, dry_run=dry_run, max_attempts=max_attempts, output_format=output_format)
 
 
 def send_booking(
@@ -323,6 +331,10 @@ def send_booking(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the exact request (key masked); send nothing.")
     ] = False,
+    output_format: Annotated[
+        DryRunFormat | None,
+        typer.Option("--output-format", help="With --dry-run: a runnable command (key read from $RAPIDO_CLIENT_KEY)."),
+    ] = None,
     max_attempts: Annotated[
         int | None, typer.Option("--max-attempts", min=1, help="Attempts including the first (default: profile, 5).")
     ] = None,
@@ -367,7 +379,9 @@ def send_booking(
     except FieldError as exc:
         raise UsageError(f"--{exc.field.replace('_', '-')}: {exc.reason}", hint=exc.hint) from None
     _check_event(app, event, False)
-    deliver(app, event, dry_run=dry_run, max_attempts=max_attempts, service=f"{kind.value}s")
+    deliver(
+        app, event, dry_run=dry_run, max_attempts=max_attempts, service=f"{kind.value}s", output_format=output_format
+    )
 
 
 def register(app: typer.Typer) -> None:

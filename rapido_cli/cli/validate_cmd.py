@@ -22,6 +22,15 @@ class Kind(StrEnum):
     pwa = "pwa"
 
 
+class OutputFormat(StrEnum):
+    """What the report looks like (``rapido_cli.validate.report``); --json is the same as json."""
+
+    text = "text"
+    json = "json"
+    github = "github"
+    junit = "junit"
+
+
 class Format(StrEnum):
     """Input format, when the extension does not say (standard input is sniffed)."""
 
@@ -45,6 +54,8 @@ Exit status: 0 valid, 1 invalid, 2 a file is missing or unreadable.
   rapido validate flight.json hotel.yaml --strict
   rapido build flight --csv export.csv | rapido validate - --json | jq '.problems[]'
   rapido validate --kind pwa captured-pwa-events.jsonl
+  rapido validate events/ --output-format github      # annotations in a GitHub Actions job
+  rapido validate events/ --output-format junit > validate.xml
 """
 
 SCHEMA_HELP = """Print the JSON Schema of the payloads (generated from the models).
@@ -78,6 +89,14 @@ def validate(
         int,
         typer.Option("--max-problems", min=1, help="Report at most this many problems (the rest are counted)."),
     ] = 100_000,
+    output_format: Annotated[
+        OutputFormat | None,
+        typer.Option(
+            "--output-format",
+            help="Report as text, json, github (Actions annotations) or junit (XML); default text.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Check event files."""
     import sys
@@ -93,12 +112,22 @@ def validate(
         fmt=fmt.value if fmt is not None else None,  # type: ignore[arg-type]
         max_problems=max_problems,
     )
-    if app.json:
-        from rapido_cli.output import print_json
+    if output_format is not None and output_format is not OutputFormat.json and app.json:
+        from rapido_cli.errors import UsageError
 
-        print_json(report.to_json())
-    else:
+        raise UsageError(f"--json and --output-format {output_format.value} both choose the report: give one")
+    chosen = OutputFormat.json if app.json else (output_format or OutputFormat.text)
+    if chosen is OutputFormat.text:
         render_report(app.out, report, color=app.color, quiet=app.quiet)
+    else:
+        from rapido_cli.validate.report import formatter
+
+        # The document alone on stdout (so `| jq` or a report file works); the summary on stderr.
+        out = app.out.file
+        out.write(formatter(chosen.value, pretty=chosen is OutputFormat.json and out.isatty()).render(report))
+        out.flush()
+        if not app.quiet:
+            app.err.print(_verdict(report), markup=False, highlight=False)
     if report.unreadable:
         # The report says it too, but a missing file is a usage error: say it where errors go.
         from rapido_cli.cli.common import report_error

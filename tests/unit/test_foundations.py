@@ -77,6 +77,8 @@ def test_read_limited_refuses_devices_fifos_and_big_files(tmp_path) -> None:
     os.mkfifo(fifo)
     with pytest.raises(UsageError, match="not a regular file"):
         fs.read_limited(fifo)
+    with pytest.raises(UsageError, match="not a regular file"):
+        fs.read_limited(tmp_path)  # a directory
     big = tmp_path / "big"
     big.write_bytes(b"x" * 2000)
     with pytest.raises(UsageError, match="too large"):
@@ -158,3 +160,16 @@ def test_json_depth() -> None:
         cur = cur[0]
     assert not safeyaml.json_depth_ok(deep)
     assert safeyaml.json_depth_ok({"a": [1, {"b": 2}]})
+
+
+def test_is_loopback_url() -> None:
+    from rapido_cli.net import is_loopback_url
+
+    assert is_loopback_url("http://127.0.0.1:8787")
+    assert is_loopback_url("http://[::1]:8787/x")
+    assert is_loopback_url("https://localhost")
+    assert not is_loopback_url("http://10.0.0.1:8787")
+    assert not is_loopback_url("ftp://127.0.0.1")
+    assert not is_loopback_url("http://127.0.0.1:99999")
+    assert not is_loopback_url("127.0.0.1:8787")
+    assert not is_loopback_url("http://example.com", resolve=False)
