@@ -64,26 +64,32 @@ def _short_id(value: str | None, width: int = 24) -> str:
 
 
 def event_segments(ev: SandboxEvent, *, verbose: int = 0) -> list[tuple[str, str]]:
-    """One live line (plus problem lines at -v) as ``(text, rich style)`` pieces."""
+    """One live line (plus problem lines at -v) as ``(text, rich style)`` pieces.
+
+    Ids, types and messages are whatever a client posted: each is shown inert (``_i``), so a
+    posted escape sequence cannot act on the operator's terminal.
+    """
+    from rapido_cli.text import inert as _i
+
     style = _STYLES.get(ev.verdict, "")
     seg: list[tuple[str, str]] = [(ev.received_at.astimezone().strftime("%H:%M:%S"), "dim"), (" ", "")]
     if ev.flow == "correlation":
-        seg += [(f"booking {ev.order_id} ", "bold"), (ev.verdict, style), (f": {ev.message}", "")]
+        seg += [(f"booking {_i(ev.order_id)} ", "bold"), (ev.verdict, style), (f": {_i(ev.message)}", "")]
         return seg
-    seg += [(f"{ev.flow:<6} ", ""), (ev.event_type or "-", "")]
+    seg += [(f"{ev.flow:<6} ", ""), (_i(ev.event_type or "-", limit=80), "")]
     if ev.flow == "server":
         status = "---" if ev.status is None else str(ev.status)
-        seg += [(" ", ""), (_short_id(ev.event_id), "dim"), (" ", ""), (status, style)]
+        seg += [(" ", ""), (_i(_short_id(ev.event_id)), "dim"), (" ", ""), (status, style)]
     verdict = ev.verdict
     if ev.fault and ev.verdict != "fault":
         verdict += f" (fault {ev.fault})"
     seg += [(" ", ""), (verdict, style)]
     if ev.client_id and verbose:
-        seg.append((f" client={ev.client_id}", "dim"))
+        seg.append((f" client={_i(ev.client_id, limit=80)}", "dim"))
     if ev.message:
-        seg.append((f"  {ev.message}", "dim" if ev.verdict in ("accepted", "ok", "duplicate") else ""))
+        seg.append((f"  {_i(ev.message)}", "dim" if ev.verdict in ("accepted", "ok", "duplicate") else ""))
     if verbose:
-        seg += [(f"\n    {p['severity']}: {p['path'] or 'event'}: {p['message']}", "dim") for p in ev.problems]
+        seg += [(f"\n    {p['severity']}: {_i(p['path'] or 'event')}: {_i(p['message'])}", "dim") for p in ev.problems]
     elif ev.verdict == "warning" and ev.problems:
         seg.append((f"  ({len(ev.problems)} warning(s); -v shows them)", "dim"))
     return seg
@@ -105,12 +111,15 @@ def _read_key(key_file: Path | None, environ: dict[str, str]) -> str | None:
     from rapido_cli.errors import UsageError
 
     if key_file is not None:
+        from rapido_cli.fs import read_limited
+
+        # A regular file only, size-capped, opened without blocking (a FIFO must not hang the start).
         try:
-            key = key_file.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            raise UsageError(f"--key-file {key_file}: no such file") from None
-        except OSError as exc:
-            raise UsageError(f"--key-file {key_file}: cannot read: {exc.strerror}") from None
+            key = read_limited(key_file, limit=64 << 10, what="file").decode("utf-8").strip()
+        except UsageError as exc:
+            raise UsageError(f"--key-file {exc.message}", hint=exc.hint) from None
+        except UnicodeDecodeError:
+            raise UsageError(f"--key-file {key_file}: not UTF-8 text") from None
         if not key:
             raise UsageError(f"--key-file {key_file}: the file is empty", hint="put the expected client key in it")
         return key
