@@ -167,7 +167,9 @@ class _Reporter:
             elif app.verbose:
                 self._err(f"{where}: {r.event_id}: already sent, skipped", "dim")
         elif r.outcome == "would_send":
-            self._out.write(f"{r.line}\t{r.event_id}\t{r.event_type or ''}\t{r.order_id or ''}\n")
+            from rapido_cli.text import inert  # ids from the file: a tab or escape must not break the line
+
+            self._out.write(f"{r.line}\t{inert(r.event_id)}\t{inert(r.event_type or '')}\t{inert(r.order_id or '')}\n")
         elif r.outcome == "sent" and app.verbose:
             self._err(f"{where}: {r.event_id}: sent (HTTP {r.status}, {r.request_id or 'no requestId'})", "green")
 
