@@ -394,6 +394,16 @@ def test_key_file_must_be_a_small_regular_file(run_cli: RunCli, tmp_path: Path, 
         assert f"key file {key_path}" in res.stderr and "Traceback" not in res.output
 
 
+def test_set_key_reads_a_bounded_standard_input(run_cli: RunCli, tmp_path: Path) -> None:
+    cfg = tmp_path / "profiles.yaml"
+    key = tmp_path / "s.key"
+    cfg.write_text(f"profiles:\n  s: {{base_url: 'https://x.example', client_id: a, app_id: b, key: 'file:{key}'}}\n")
+    cfg.chmod(0o600)
+    res = run_cli("profile", "set-key", "s", "--config", str(cfg), input="k" * (1 << 20))
+    assert res.code == 2, res.output
+    assert "standard input" in res.stderr and not key.exists()
+
+
 # =============================================================================================
 # 3. private output files, never written through a link
 

@@ -214,7 +214,10 @@ def _read_new_key(name: str) -> str:
         except EOFError:
             value = ""
     else:
-        value = sys.stdin.read()
+        limit = 64 << 10  # a key is short: `set-key < /dev/zero` must not read forever
+        value = sys.stdin.read(limit + 1)
+        if len(value) > limit:
+            raise UsageError(f"standard input holds more than {limit:,} characters; a key is one short line")
     value = value.strip()
     if not value:
         raise UsageError("no key given", hint="paste it at the prompt, or pipe it: `... | rapido profile set-key NAME`")
