@@ -186,20 +186,27 @@ class ColumnMap:
 
     @classmethod
     def load(cls, path: str | Path) -> ColumnMap:
-        """Read a MAP.yaml file (UsageError if missing or malformed)."""
+        """Read a MAP.yaml file (UsageError if missing or malformed).
+
+        A regular file of at most 1 MiB, parsed with the bounded YAML loader (aliases and depth
+        limited), so a FIFO, ``/dev/zero`` or a "billion laughs" map is refused at once.
+        """
         import yaml
 
+        from rapido_cli import fs, safeyaml
+
         p = Path(path)
+        raw = fs.read_limited(p, what="column map file")
         try:
-            text = p.read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            raise UsageError(f"{p}: no such file", hint="check the path given to --map") from None
+            text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise UsageError(f"{p}: not UTF-8 text (byte {exc.start})") from None
-        except OSError as exc:
-            raise UsageError(f"{p}: cannot read: {exc.strerror}") from None
         try:
-            obj = yaml.safe_load(text)
+            obj = safeyaml.load(text)
+        except safeyaml.YamlLimitError as exc:
+            raise UsageError(
+                f"{p}:{exc.line}: not accepted: {exc}", hint="a column map needs no YAML aliases"
+            ) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{p}:{mark.line + 1}" if mark is not None else str(p)

@@ -11,7 +11,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from rapido_cli.text import inert, inert_markup
+from rapido_cli.text import inert, inert_markup, json_inert
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -20,19 +20,23 @@ if TYPE_CHECKING:
 
 
 def print_json(obj: Any, *, stream: Any = None) -> None:
-    """One JSON document on stdout (pretty on a terminal, compact otherwise)."""
+    """One JSON document on stdout (pretty on a terminal, compact otherwise).
+
+    Values stay raw (JSON escapes C0 controls itself); the C1 and bidi controls JSON would leave
+    literal are written as ``\\uXXXX``, the same value for any reader but inert on a terminal.
+    """
     out = stream or sys.stdout
     if out.isatty():
-        out.write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+        out.write(json_inert(json.dumps(obj, indent=2, ensure_ascii=False)) + "\n")
     else:
-        out.write(json.dumps(obj, separators=(",", ":"), ensure_ascii=False) + "\n")
+        out.write(json_inert(json.dumps(obj, separators=(",", ":"), ensure_ascii=False)) + "\n")
     out.flush()
 
 
 def print_json_line(obj: Any, *, stream: Any = None) -> None:
-    """One JSON Lines record."""
+    """One JSON Lines record (controls inert as in :func:`print_json`)."""
     out = stream or sys.stdout
-    out.write(json.dumps(obj, separators=(",", ":"), ensure_ascii=False) + "\n")
+    out.write(json_inert(json.dumps(obj, separators=(",", ":"), ensure_ascii=False)) + "\n")
 
 
 _STYLE = {
@@ -72,9 +76,17 @@ def _foreign(value: Any) -> Any:
 
 
 def render_send_result(console: Console, result: SendResult) -> None:
-    """The compact panel: outcome, HTTP status, code, requestId, attempts, latency."""
+    """The compact panel: outcome, HTTP status, code, requestId, attempts, latency.
+
+    Everything but the labels came from the event file or the server: each value is a
+    :class:`rich.text.Text` of its inert form, so neither markup nor terminal escapes act.
+    """
     from rich.panel import Panel
     from rich.table import Table
+    from rich.text import Text
+
+    def cell(value: object) -> Text:
+        return Text(inert(value, limit=2000))
 
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
@@ -85,7 +97,7 @@ def render_send_result(console: Console, result: SendResult) -> None:
     grid.add_row("event", _foreign(f"{event.get('type', '?')}  {event.get('id', '?')}"))
     grid.add_row("status", "—" if result.status is None else str(result.status))
     if result.code is not None:
-        grid.add_row("code", str(result.code))
+        grid.add_row("code", cell(result.code))
     if result.request_id:
         grid.add_row("requestId", _foreign(result.request_id))
     grid.add_row("attempts", str(len(result.attempts)))

@@ -7,7 +7,9 @@ source: ``keyring``, ``env:VAR``, ``command:<shell command>``, ``file:<path>``.
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -15,10 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from rapido_cli.deadline import call_with_timeout
 from rapido_cli.errors import ConfigError, RapidoError, UsageError
 from rapido_cli.models import SERVICES
+from rapido_cli.text import inert
 
 KEYRING_SERVICE = "rapido-cli"
 KEYRING_TIMEOUT_S = 10.0
@@ -40,6 +44,13 @@ DEFAULTS: dict[str, Any] = {"timeout": 30.0, "max_attempts": 5, "rate": None, "c
 PROFILE_FIELDS = ("base_url", "client_id", "app_id", "service", "key", *DEFAULTS)
 SANDBOX_VALUES = {"client_id": "sandbox-client", "app_id": "sandbox-app", "service": "flights"}
 SANDBOX_KEY = "sandbox-key-0000"
+#: What a profile name may be: it names a keyring entry and appears in messages and commands.
+PROFILE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: The profiles file and key files are small: anything larger is refused unread.
+MAX_PROFILES_BYTES = 1 << 20
+MAX_KEY_FILE_BYTES = 64 << 10
+#: Fields sent as HTTP header values (x-client-id, x-client-app-id, x-client-service).
+HEADER_FIELDS = ("client_id", "app_id", "service")
 
 
 class Secret:
@@ -224,17 +235,32 @@ def is_key_source(spec: str) -> bool:
 
 
 def load_profiles_file(path: Path) -> dict[str, Any]:
-    """Read and check ``profiles.yaml``: ``{"default": name | None, "profiles": {name: {...}}}``."""
+    """Read and check ``profiles.yaml``: ``{"default": name | None, "profiles": {name: {...}}}``.
+
+    A regular file of at most 1 MiB, parsed with the bounded YAML loader: a FIFO, a device, a
+    directory, a huge file or a "billion laughs" document is a ConfigError naming the file, not a
+    hang or a memory blow-up. A file that does not exist is an empty one.
+    """
     import yaml
 
+    from rapido_cli import fs, safeyaml
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {"default": None, "profiles": {}}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read the profiles file: {exc}") from None
+        raw = fs.read_limited(path, limit=MAX_PROFILES_BYTES, what="profiles file")
+    except UsageError as exc:
+        if not path.exists() and not path.is_symlink():
+            return {"default": None, "profiles": {}}
+        raise ConfigError(exc.message, hint=exc.hint or "point --config / RAPIDO_CONFIG at a profiles.yaml") from None
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})", hint="is this the profiles file?") from None
+    try:
+        data = safeyaml.load(text)
+    except safeyaml.YamlLimitError as exc:
+        raise ConfigError(
+            f"{path}:{exc.line}: not accepted: {exc}", hint="a profiles file needs no YAML aliases"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
@@ -269,21 +295,18 @@ def load_profiles_file(path: Path) -> dict[str, Any]:
 
 
 def save_profiles_file(path: Path, data: Mapping[str, Any]) -> None:
-    """Write ``profiles.yaml`` atomically with mode 0600 (it may name key sources)."""
+    """Write ``profiles.yaml`` atomically with mode 0600 (it may name key sources); a link there is replaced."""
     import yaml
 
+    from rapido_cli import fs
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     body: dict[str, Any] = {}
     if data.get("default"):
         body["default"] = data["default"]
     body["profiles"] = dict(data.get("profiles") or {})
-    # A stale temporary file would keep its old mode: O_CREAT only applies 0600 to a new file.
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    with fs.atomic_writer(path) as fh:
         yaml.safe_dump(body, fh, sort_keys=False, default_flow_style=False)
-    os.replace(tmp, path)
 
 
 def profile_names_for_completion(environ: Mapping[str, str] | None = None) -> list[str]:
@@ -304,9 +327,9 @@ def _timeout_from_env(var: str, default: float, environ: Mapping[str, str] | Non
     try:
         value = float(raw)
     except ValueError:
-        raise ConfigError(f"{var}={raw!r} is not a number of seconds") from None
-    if value <= 0:
-        raise ConfigError(f"{var} must be a positive number of seconds, got {raw!r}")
+        raise ConfigError(f"{var}='{inert(raw, limit=40)}' is not a number of seconds") from None
+    if not (0 < value < math.inf):
+        raise ConfigError(f"{var} must be a positive, finite number of seconds, got '{inert(raw, limit=40)}'")
     return value
 
 
@@ -466,6 +489,8 @@ def read_key(spec: str, profile: str, environ: Mapping[str, str], config_path: P
     if spec.startswith("command:"):
         return _read_key_command(spec[8:].strip(), profile, environ), "command"
     if spec.startswith("file:"):
+        from rapido_cli import fs
+
         path = Path(os.path.expandvars(spec[5:].strip())).expanduser()
         if not path.is_absolute():
             path = config_path.parent / path
@@ -475,10 +500,19 @@ def read_key(spec: str, profile: str, environ: Mapping[str, str], config_path: P
                     f"key file {path} is readable by group or others (mode {file_mode(path)})",
                     hint=f"chmod 600 {path}",
                 )
-            value = path.read_text(encoding="utf-8").strip()
+            # A regular file only, size-capped, opened without blocking: never a FIFO or a device.
+            value = fs.read_limited(path, limit=MAX_KEY_FILE_BYTES, what="key file").decode("utf-8").strip()
         except FileNotFoundError:
             raise ConfigError(
                 f"key file {path} does not exist", hint=f"create it (chmod 600) or fix `key:` in {config_path}"
+            ) from None
+        except UsageError as exc:
+            if not path.exists():
+                raise ConfigError(
+                    f"key file {path} does not exist", hint=f"create it (chmod 600) or fix `key:` in {config_path}"
+                ) from None
+            raise ConfigError(
+                f"key file {exc.message}", hint=f"`key: file:` names a plain file (in {config_path})"
             ) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read key file {path}: {exc.__class__.__name__}") from None
@@ -560,36 +594,97 @@ def check_base_url(url: str, allow_http: bool, environ: Mapping[str, str] | None
 
 
 def _coerce(name: str, raw: Any, where: str) -> Any:
+    """``raw`` checked and converted for field ``name``; ``where`` names its origin in errors
+    (``RAPIDO_CLIENT_ID``, or ``FILE: profiles.NAME``)."""
     if raw is None:
         return None
+    if isinstance(raw, dict | list):
+        raise ConfigError(
+            f"{where}: {name} must be a single value, not a {'mapping' if isinstance(raw, dict) else 'list'}"
+        )
     try:
-        if name == "timeout":
+        if name in ("timeout", "rate"):
+            if isinstance(raw, bool):
+                raise ValueError
             value: Any = float(raw)
-            if value <= 0:
+            if not (0 < value < math.inf):  # nan, inf and <= 0 are refused alike
                 raise ValueError
             return value
         if name == "max_attempts":
+            if isinstance(raw, bool):
+                raise ValueError
             value = int(raw)
             if value < 1:
-                raise ValueError
-            return value
-        if name == "rate":
-            value = float(raw)
-            if value <= 0:
                 raise ValueError
             return value
         if name == "allow_http":
             if isinstance(raw, bool):
                 return raw
             return str(raw).lower() in ("1", "true", "yes", "on")
-    except (TypeError, ValueError):
-        raise ConfigError(f"{where}: {name} must be a positive number, got {raw!r}") from None
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"{where}: {name} must be a positive number, got '{inert(raw, limit=40)}'") from None
     if name == "service":
         value = str(raw).strip().lower()
         if value not in SERVICES:
-            raise ConfigError(f"{where}: service must be one of {', '.join(SERVICES)}, got {raw!r}")
+            raise ConfigError(f"{where}: service must be one of {', '.join(SERVICES)}, got '{inert(raw, limit=40)}'")
         return value
-    return str(raw).strip()
+    text = str(raw).strip()
+    if name in HEADER_FIELDS:
+        _check_header_text(text, name, where)
+    elif name == "base_url":
+        _check_url_text(text, where)
+    return text
+
+
+def _bad_char(text: str) -> tuple[int, str] | None:
+    """Position (1-based) and kind of the first character that is not printable ASCII."""
+    for pos, ch in enumerate(text, 1):
+        if not (" " <= ch <= "~"):
+            return pos, ("a control character" if ch < " " or ch == "\x7f" else "a non-ASCII character")
+    return None
+
+
+def _check_header_text(text: str, name: str, where: str) -> None:
+    """An HTTP header value must be printable ASCII: a newline or NUL would split or end the header."""
+    bad = _bad_char(text)
+    if bad is not None:
+        raise ConfigError(
+            f"{where}: {name} '{inert(text, limit=60)}' contains {bad[1]} at position {bad[0]}",
+            hint=f"{name} is sent as an HTTP header value, which must be visible ASCII",
+        )
+
+
+def _check_url_text(url: str, where: str) -> None:
+    """A base URL that parses, is http(s) with a host, and holds no control, space or non-ASCII character."""
+    bad = _bad_char(url)
+    if bad is None and " " in url:
+        bad = (url.index(" ") + 1, "a space")
+    if bad is not None:
+        raise ConfigError(
+            f"{where}: base_url '{inert(url, limit=80)}' contains {bad[1]} at position {bad[0]}",
+            hint="e.g. https://partner-staging.example.com (non-ASCII host names in their xn-- form)",
+        )
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing it is the check
+    except ValueError as exc:
+        raise ConfigError(
+            f"{where}: base_url {url!r} is not a valid URL: {exc}", hint="e.g. https://host:8443"
+        ) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"{where}: base_url {url!r} is not an http(s) URL", hint="e.g. https://partner-staging.example.com"
+        )
+
+
+def check_profile_name(name: str, where: str) -> str:
+    """``name`` when it is a usable profile name (letters, digits, ``._-``, up to 64); ConfigError naming ``where``."""
+    if not PROFILE_NAME_RE.match(name):
+        raise ConfigError(
+            f"{where}: '{inert(name, limit=80)}' is not a valid profile name",
+            hint="use letters, digits, '.', '_' and '-' (up to 64), starting with a letter or digit",
+        )
+    return name
 
 
 def resolve_profile(
@@ -617,6 +712,10 @@ def resolve_profile(
     else:
         prof_name, name_source = "default", "default"
     body = data["profiles"].get(prof_name)
+    if body is None and name_source == "flag":
+        # A name from --profile/RAPIDO_PROFILE that the file does not know: it becomes a keyring
+        # user name and part of messages, so it must be a plain name.
+        check_profile_name(prof_name, "RAPIDO_PROFILE" if env.get("RAPIDO_PROFILE") == prof_name else "--profile")
     res = ResolvedProfile(prof_name, name_source, path, path.exists(), body is not None)
     body = dict(body or {})
     flags = dict(flags or {})
@@ -633,7 +732,12 @@ def resolve_profile(
             raw, source = DEFAULTS[fname], "default"
         else:
             continue
-        where = f"{source} ({env_var})" if source.startswith("env") else f"{path}: profiles.{prof_name}"
+        if source == "flag":
+            where = "--" + fname.replace("_", "-")
+        elif source.startswith("env"):
+            where = str(env_var)
+        else:
+            where = f"{path}: profiles.{prof_name}.{fname}" if source == "file" else fname
         res.values[fname] = Value(_coerce(fname, raw, where), source)
 
     if sandbox_url is not None:
@@ -642,7 +746,7 @@ def resolve_profile(
             if fname not in res.values:
                 res.values[fname] = Value(val, "sandbox")
         res.key, res.key_source = (
-            Secret(env.get(KEY_ENV) or SANDBOX_KEY),
+            check_key_value(env[KEY_ENV], f"${KEY_ENV}") if env.get(KEY_ENV) else Secret(SANDBOX_KEY),
             "env:" + KEY_ENV if env.get(KEY_ENV) else "sandbox",
         )
         return res

@@ -54,3 +54,40 @@ def inert_bytes(data: bytes, *, limit: int = 200) -> str:
     """The first ``limit`` bytes of a foreign body as inert text (undecodable bytes as ``\\xNN``)."""
     head = data[:limit].decode("utf-8", errors="backslashreplace")
     return inert(head) + ("…" if len(data) > limit else "")
+
+
+#: What ``json.dumps(..., ensure_ascii=False)`` leaves literal although a terminal may act on it:
+#: DEL, C1 controls (U+009B is a one-character CSI), line separators and bidi controls.
+_JSON_LITERAL_CONTROL = re.compile("[\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def json_inert(json_text: str) -> str:
+    """Serialized JSON with the controls JSON leaves literal written as ``\\uXXXX`` escapes.
+
+    The value is unchanged for any JSON reader (``"\\u009b"`` and a literal U+009B are the same
+    string); only the bytes a terminal would interpret are gone. Such characters occur only inside
+    JSON strings, so the replacement cannot break the document.
+    """
+    return _JSON_LITERAL_CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", json_text)
+
+
+#: First characters that make a spreadsheet read a CSV cell as a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: A plain decimal number (``-12.5``, ``+3``, ``1e5``): a spreadsheet reads it as a number, not a formula.
+_PLAIN_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def csv_safe(cell: object) -> str:
+    """A CSV cell that a spreadsheet will not run: a leading ``'`` when it starts like a formula.
+
+    For CSV meant to be opened in a spreadsheet (``build --rejects``, ``history --output-format
+    csv``); TSV, JSON and tables keep raw values. A cell starting with ``=``, ``+``, ``-``, ``@``,
+    a tab or a carriage return gets the ``'`` prefix OWASP recommends, except a plain number such
+    as ``-12.5``, which a spreadsheet reads as a number and which must stay one. None is empty.
+    """
+    if cell is None:
+        return ""
+    s = cell if isinstance(cell, str) else str(cell)
+    if s.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(s):
+        return "'" + s
+    return s

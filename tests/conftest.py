@@ -69,6 +69,28 @@ def rapido() -> Callable[..., Result]:
 
 
 @pytest.fixture
+def run_cli() -> Callable[..., Result]:
+    """Run the CLI in-process with Typer's runner (no 0.5 s process start): same call and Result as ``rapido``.
+
+    ``run_cli("history", "--json", env={...}, input="...")``; stdout and stderr are kept apart, and
+    an exception that is not a clean exit propagates (a traceback fails the test).
+    """
+    from typer.testing import CliRunner
+
+    from rapido_cli.cli import build_app
+
+    runner = CliRunner()
+    app = build_app()
+
+    def run(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
+        full_env = {"COLUMNS": "200", **(env or {})}
+        res = runner.invoke(app, list(args), input=input, env=full_env, catch_exceptions=False)
+        return Result(res.exit_code, res.stdout, res.stderr)
+
+    return run
+
+
+@pytest.fixture
 def server() -> Iterator[Callable[..., ScriptedServer]]:
     """Start a scripted loopback server: ``srv = server([Reply(500), Reply(200, ok_body())])``."""
     started: list[ScriptedServer] = []

@@ -99,6 +99,7 @@ def build(
 
     from rapido_cli.csvbuild import REJECTS_COLUMN, BookingCsv, ColumnMap, open_csv
     from rapido_cli.errors import ExitCode, UsageError
+    from rapido_cli.text import csv_safe
 
     if delimiter is not None:
         delimiter = {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(delimiter, delimiter)
@@ -124,18 +125,21 @@ def build(
                 + ", ".join(f"{k} <- {v!r}" for k, v in reader.columns.items())
             )
         with contextlib.ExitStack() as stack:
-            out = sys.stdout if output in (None, "-") else stack.enter_context(_atomic_text(Path(str(output))))
+            # Output files hold booking data: private (0600), written to a temporary file and renamed
+            # into place at the end, so a link planted at the path is replaced, never followed.
+            out = sys.stdout if output in (None, "-") else stack.enter_context(_atomic_text(str(output)))
             on_bad = None
             if rejects is not None:
                 writer = csv.writer(
-                    stack.enter_context(_atomic_text(Path(rejects))), delimiter=reader.delimiter, lineterminator="\n"
+                    stack.enter_context(_atomic_text(rejects)), delimiter=reader.delimiter, lineterminator="\n"
                 )
-                writer.writerow([*reader.headers, REJECTS_COLUMN])
+                writer.writerow([csv_safe(h) for h in [*reader.headers, REJECTS_COLUMN]])
 
                 def on_bad(result: RowResult) -> None:
+                    # Meant for a spreadsheet: a cell that starts like a formula is neutralised.
                     cells = list(result.record) + [""] * (len(reader.headers) - len(result.record))
                     why = "; ".join(p.describe() for p in result.problems)
-                    writer.writerow([*cells, f"{result.where}: {why}"])
+                    writer.writerow([csv_safe(c) for c in [*cells, f"{result.where}: {why}"]])
 
             counts = _emit(app, reader, out, on_bad)
     built, bad, rows = counts
@@ -205,41 +209,30 @@ def _emit(
 
 
 @contextlib.contextmanager
-def _atomic_text(path: Path) -> Iterator[IO[str]]:
-    """A text file that replaces ``path`` only when the block ends without an exception."""
-    import tempfile
+def _atomic_text(path: str) -> Iterator[IO[str]]:
+    """:func:`rapido_cli.fs.atomic_writer` in text mode (private, replaces ``path`` at the end)."""
+    from rapido_cli.fs import atomic_writer
 
-    from rapido_cli.errors import UsageError
-
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise UsageError(f"{path}: the directory {directory} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot write: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            yield out
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_writer(path) as fh:
+        yield fh  # type: ignore[misc]
 
 
 def _report_bad(app: AppContext, name: str, result: RowResult, hints_shown: set[tuple[str, str]]) -> None:
-    """Every bad field of a row, one line each, ``error: FILE: row N (line L): FIELD: message``."""
-    from rich.markup import escape
+    """Every bad field of a row, one line each, ``error: FILE: row N (line L): FIELD: message``.
+
+    The message quotes the row's cells: shown inert (no terminal escapes, no markup).
+    """
+    from rapido_cli.text import inert, inert_markup
 
     for problem in result.problems:
         text = f"{name}: {result.where}: {problem.describe()}"
         if app.color:
-            app.err.print(f"[bold red]error:[/] {escape(text)}")
+            app.err.print(f"[bold red]error:[/] {inert_markup(text)}", highlight=False)
         else:
-            app.err.print(f"error: {text}", markup=False)
+            app.err.print(f"error: {inert(text)}", markup=False, highlight=False)
         if problem.hint and (problem.field, problem.hint) not in hints_shown and not app.quiet:
             hints_shown.add((problem.field, problem.hint))
-            app.err.print(f"  hint: {problem.hint}", markup=False, style="dim" if app.color else None)
+            app.err.print(f"  hint: {inert(problem.hint)}", markup=False, style="dim" if app.color else None)
 
 
 def register(app: typer.Typer) -> None:

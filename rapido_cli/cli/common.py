@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from rapido_cli.errors import ExitCode, RapidoError
+from rapido_cli.text import inert, inert_markup
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -50,13 +51,20 @@ def _completion_config_path(config: object) -> Path:
 
 
 def _complete_profile(ctx: typer.Context, incomplete: str) -> list[str]:
-    """Profile names from the profiles file, for tab completion (yaml only; never fails)."""
+    """Profile names from the profiles file, for tab completion (yaml only; never fails).
+
+    Read like the profiles file itself (regular file, size cap, bounded YAML), so a completion
+    cannot hang on a FIFO or ``/dev/zero`` nor blow up on YAML aliases.
+    """
     import yaml
+
+    from rapido_cli import fs, safeyaml
+    from rapido_cli.errors import RapidoError
 
     path = _completion_config_path(ctx.params.get("config"))
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data = safeyaml.load(fs.read_limited(path, what="profiles file").decode("utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, safeyaml.YamlLimitError, RapidoError):
         return []
     profiles = data.get("profiles") if isinstance(data, dict) else None
     if not isinstance(profiles, dict):
@@ -206,18 +214,21 @@ class AppContext:
         return self._err
 
     def info(self, message: str) -> None:
-        """A diagnostic line on stderr unless --quiet."""
+        """A diagnostic line on stderr unless --quiet (shown inert: it may quote foreign text)."""
         if not self.quiet:
-            self.err.print(message)
+            self.err.print(inert(message), markup=False, highlight=False)
 
     def debug(self, message: str) -> None:
-        """A line on stderr at -v."""
+        """A line on stderr at -v (shown inert)."""
         if self.verbose > 0:
-            self.err.print(message, markup=False)
+            self.err.print(inert(message), markup=False, highlight=False)
 
     def warn(self, message: str) -> None:
-        """A warning on stderr, even with --quiet."""
-        self.err.print(f"[yellow]warning:[/] {message}" if self.color else f"warning: {message}")
+        """A warning on stderr, even with --quiet (the message shown inert, never as markup)."""
+        if self.color:
+            self.err.print(f"[yellow]warning:[/] {inert_markup(message)}", highlight=False)
+        else:
+            self.err.print(f"warning: {inert(message)}", markup=False, highlight=False)
 
     def on_close(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` when the command ends (successfully or not)."""
@@ -261,17 +272,15 @@ class AppContext:
 
 
 def report_error(app: AppContext, err: RapidoError) -> None:
-    """Print one user error (and its hint) on stderr."""
-    from rich.markup import escape
-
+    """Print one user error (and its hint) on stderr, inert: messages quote paths, values and answers."""
     if app.color:
-        app.err.print(f"[bold red]error:[/] {escape(err.message)}")
+        app.err.print(f"[bold red]error:[/] {inert_markup(err.message)}", highlight=False)
         if err.hint:
-            app.err.print(f"[dim]hint:[/] {escape(err.hint)}")
+            app.err.print(f"[dim]hint:[/] {inert_markup(err.hint)}", highlight=False)
     else:
-        app.err.print(f"error: {err.message}", markup=False)
+        app.err.print(f"error: {inert(err.message)}", markup=False, highlight=False)
         if err.hint:
-            app.err.print(f"hint: {err.hint}", markup=False)
+            app.err.print(f"hint: {inert(err.hint)}", markup=False, highlight=False)
 
 
 def common_options(func: F) -> F:

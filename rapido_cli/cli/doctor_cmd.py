@@ -36,44 +36,50 @@ _TITLE_WIDTH = 15
 
 
 def _render_row(app: AppContext, check: Check) -> None:
+    """One row. Summaries and hints quote the profiles file, the environment, certificates and the
+    server's answers: every piece is shown inert (no terminal escapes, no markup)."""
     import json
 
-    from rich.markup import escape
+    from rapido_cli.text import inert, inert_markup, json_inert
 
     if app.quiet and check.status in ("pass", "info", "skip"):
         return
     label = _LABEL[check.status]
     title = check.title.ljust(_TITLE_WIDTH)
     if app.color:
-        app.out.print(f"  [{_STYLE[check.status]}]{label}[/]  [bold]{escape(title)}[/] {escape(check.summary)}")
+        app.out.print(
+            f"  [{_STYLE[check.status]}]{label}[/]  [bold]{inert_markup(title)}[/] {inert_markup(check.summary)}",
+            highlight=False,
+        )
     else:
-        app.out.print(f"  {label}  {title} {check.summary}", markup=False)
+        app.out.print(f"  {label}  {inert(title)} {inert(check.summary)}", markup=False, highlight=False)
     pad = " " * (2 + 4 + 2 + _TITLE_WIDTH + 1)
     if check.hint and check.status in ("fail", "warn", "pass"):
         if app.color:
-            app.out.print(f"{pad}[dim]hint:[/] {escape(check.hint)}")
+            app.out.print(f"{pad}[dim]hint:[/] {inert_markup(check.hint)}", highlight=False)
         else:
-            app.out.print(f"{pad}hint: {check.hint}", markup=False)
+            app.out.print(f"{pad}hint: {inert(check.hint)}", markup=False, highlight=False)
     if app.verbose and check.data:
         # -v: the facts behind the row (addresses, certificate, sources), for a support ticket.
-        app.err.print(pad + json.dumps(check.data, ensure_ascii=False, default=str), markup=False, highlight=False)
+        facts = json_inert(json.dumps(check.data, ensure_ascii=False, default=str))
+        app.err.print(pad + facts, markup=False, highlight=False)
 
 
 def _render_summary(app: AppContext, report: Report) -> None:
-    from rich.markup import escape
+    from rapido_cli.text import inert, inert_markup
 
     failures = report.failures
     warnings = [c for c in report.checks if c.status == "warn"]
     if not failures:
         tail = f" ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})" if warnings else ""
         line = f"All checks passed{tail}: profile '{report.profile}' is ready."
-        app.out.print(f"\n[green]{escape(line)}[/]" if app.color else f"\n{line}", markup=app.color)
+        app.out.print(f"\n[green]{inert_markup(line)}[/]" if app.color else f"\n{inert(line)}", markup=app.color)
         return
     meaning = "configuration or credentials" if int(report.exit_code) == 3 else "network: try again later"
     names = ", ".join(c.title for c in failures)
     plural = "s" if len(failures) != 1 else ""
     line = f"{len(failures)} check{plural} failed ({names}); exit {int(report.exit_code)}: {meaning}"
-    app.out.print(f"\n[bold red]{escape(line)}[/]" if app.color else f"\n{line}", markup=app.color)
+    app.out.print(f"\n[bold red]{inert_markup(line)}[/]" if app.color else f"\n{inert(line)}", markup=app.color)
 
 
 def doctor(

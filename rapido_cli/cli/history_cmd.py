@@ -26,6 +26,8 @@ HISTORY_HELP = (
     "Unix seconds, today, yesterday, or an age: 90s, 30m, 2h, 3d, 1w.\n\n"
     "--export FILE writes the matching events that were not delivered (outcome failed unless --outcome says "
     "otherwise) back to a JSON Lines file, exactly as they were read, oldest first, ready for `rapido replay`.\n\n"
+    "--output-format: table (default), tsv (for scripts), csv (for spreadsheets: a cell that starts like a "
+    "formula, = + - @, gets a leading ' so it is not run), json (same as --json).\n\n"
     "[bold]Examples[/]\n\n"
     "  rapido history --since 2h\n"
     "  rapido history --outcome failed --json | jq -r '.[].event_id'\n"
@@ -47,6 +49,29 @@ class Outcome(StrEnum):
     sent = "sent"
     failed = "failed"
     invalid = "invalid"
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    tsv = "tsv"
+    csv = "csv"
+    json = "json"
+
+
+#: The columns of tsv/csv output: the keys of ``history --json``.
+EXPORT_COLUMNS = (
+    "event_id",
+    "outcome",
+    "status",
+    "attempts",
+    "request_id",
+    "order_id",
+    "at",
+    "failure",
+    "error",
+    "event_type",
+    "target",
+)
 
 
 class Failure(StrEnum):
@@ -133,11 +158,20 @@ def history(
             show_default=False,
         ),
     ] = None,
+    output_format: Annotated[
+        OutputFormat | None,
+        typer.Option(
+            "--output-format",
+            help="table, tsv, csv (formula cells neutralised for spreadsheets) or json (= --json).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Show what the delivery journal holds, newest first."""
     from rapido_cli.errors import UsageError
     from rapido_cli.journal import Journal, default_journal_path
 
+    fmt = output_format or (OutputFormat.json if app.json else OutputFormat.table)
     since_ts = parse_since(since) if since is not None else None
     if export is not None and outcome is Outcome.sent:
         raise UsageError(
@@ -156,7 +190,7 @@ def history(
         app.info(f"no journal yet at {path}: nothing has been replayed from this account")
         rows: list[JournalRow] = []
     else:
-        if limit is None and not app.json and export is None:
+        if limit is None and fmt is OutputFormat.table and export is None:
             limit = DEFAULT_TABLE_LIMIT
         with Journal(path, readonly=True) as j:
             rows = j.query(
@@ -174,10 +208,13 @@ def history(
     if export is not None:
         _export(app, rows, export)
         return
-    if app.json:
+    if fmt is OutputFormat.json:
         from rapido_cli.output import print_json
 
         print_json([r.to_json() for r in rows])
+        return
+    if fmt in (OutputFormat.tsv, OutputFormat.csv):
+        _delimited(rows, fmt)
         return
     _table(app, rows)
     if more:
@@ -209,11 +246,9 @@ def _target_filter(app: AppContext) -> str | None:
 
 def _export(app: AppContext, rows: list[JournalRow], dest: str) -> None:
     """Write the raw lines of ``rows`` (oldest first, one per event id) to ``dest``."""
-    import os
     import sys
-    import tempfile
 
-    from rapido_cli.errors import UsageError
+    from rapido_cli.fs import atomic_writer
 
     seen: set[str] = set()
     lines: list[str] = []
@@ -230,18 +265,9 @@ def _export(app: AppContext, rows: list[JournalRow], dest: str) -> None:
         sys.stdout.writelines(lines)
         sys.stdout.flush()
     else:
-        path = Path(dest)
-        directory = path.parent if str(path.parent) else Path(".")
-        if not directory.is_dir():
-            raise UsageError(f"{path}: the directory {directory} does not exist")
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-                out.writelines(lines)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        # The events hold booking data: a private file (0600), renamed into place, never through a link.
+        with atomic_writer(dest) as out:
+            out.writelines(lines)  # type: ignore[arg-type]
     n = len(lines)
     where = "standard output" if dest == "-" else dest
     msg = f"exported {n} event{'s' if n != 1 else ''} to {where}"
@@ -252,14 +278,42 @@ def _export(app: AppContext, rows: list[JournalRow], dest: str) -> None:
         app.warn(f"{without_raw} matching event{'s' if without_raw != 1 else ''} had no stored line (skipped)")
 
 
+def _delimited(rows: list[JournalRow], fmt: OutputFormat) -> None:
+    """tsv or csv on stdout, a header line first, the columns of ``--json``.
+
+    Values are shown inert (a tab, newline or escape from a server message cannot break a line or
+    reach the terminal); csv cells that start like a formula also get a leading ``'``.
+    """
+    import csv
+    import sys
+
+    from rapido_cli.text import csv_safe, inert
+
+    def cell(value: object) -> str:
+        return "" if value is None else inert(value)
+
+    records = [r.to_json() for r in rows]
+    if fmt is OutputFormat.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(EXPORT_COLUMNS)
+        for rec in records:
+            writer.writerow([csv_safe(cell(rec[c])) for c in EXPORT_COLUMNS])
+    else:
+        sys.stdout.write("\t".join(EXPORT_COLUMNS) + "\n")
+        for rec in records:
+            sys.stdout.write("\t".join(cell(rec[c]) for c in EXPORT_COLUMNS) + "\n")
+    sys.stdout.flush()
+
+
 _OUTCOME_STYLE = {"sent": "green", "failed": "red", "invalid": "yellow"}
 
 
 def _table(app: AppContext, rows: list[JournalRow]) -> None:
     """The human table on stdout; counts on stderr."""
     from rich import box
-    from rich.markup import escape
     from rich.table import Table
+
+    from rapido_cli.text import inert_markup  # ids and messages come from files and servers
 
     if not rows:
         app.info("no events match")
@@ -283,17 +337,17 @@ def _table(app: AppContext, rows: list[JournalRow]) -> None:
         style = _OUTCOME_STYLE.get(r.outcome)
         cells: list[Any] = [
             _short_time(r.at),
-            f"[{style}]{escape(outcome)}[/]" if style and app.color else escape(outcome),
+            f"[{style}]{inert_markup(outcome)}[/]" if style and app.color else inert_markup(outcome),
             "—" if r.status is None else str(r.status),
             str(r.attempts),
-            escape(r.event_id),
-            escape(r.order_id or "—"),
-            escape(r.request_id or "—"),
+            inert_markup(r.event_id),
+            inert_markup(r.order_id or "—"),
+            inert_markup(r.request_id or "—"),
         ]
         if several_targets:
-            cells.append(escape(r.target))
+            cells.append(inert_markup(r.target))
         if with_errors:
-            cells.append(escape(_one_line(r.error)))
+            cells.append(inert_markup(_one_line(r.error)))
         table.add_row(*cells)
     console = app.out
     if not console.file.isatty():

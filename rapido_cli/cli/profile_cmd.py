@@ -18,7 +18,6 @@ from rapido_cli.cli.common import AppContext, common_options
 if TYPE_CHECKING:
     from rapido_cli.profiles import ResolvedProfile
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 FIELD_ORDER = (
     "base_url",
     "client_id",
@@ -141,8 +140,9 @@ def _load(app: AppContext) -> tuple[Path, dict[str, Any]]:
 
 def _check_name(name: str) -> str:
     from rapido_cli.errors import UsageError
+    from rapido_cli.profiles import PROFILE_NAME_RE
 
-    if not NAME_RE.match(name):
+    if not PROFILE_NAME_RE.match(name):
         raise UsageError(
             f"profile name {name!r} is not allowed",
             hint="use letters, digits, '.', '_' and '-' (up to 64), starting with a letter or digit",
@@ -214,7 +214,10 @@ def _read_new_key(name: str) -> str:
         except EOFError:
             value = ""
     else:
-        value = sys.stdin.read()
+        limit = 64 << 10  # a key is short: `set-key < /dev/zero` must not read forever
+        value = sys.stdin.read(limit + 1)
+        if len(value) > limit:
+            raise UsageError(f"standard input holds more than {limit:,} characters; a key is one short line")
     value = value.strip()
     if not value:
         raise UsageError("no key given", hint="paste it at the prompt, or pipe it: `... | rapido profile set-key NAME`")
@@ -224,15 +227,18 @@ def _read_new_key(name: str) -> str:
 
 
 def _write_key_file(path: Path, key: str) -> None:
-    import os
+    """The key file replaced atomically, 0600; a link at ``path`` is replaced, never written through."""
+    from rapido_cli.fs import atomic_write
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(key + "\n")
-    os.replace(tmp, path)
+    atomic_write(path, key + "\n")
+
+
+def _say(app: AppContext, message: str) -> None:
+    """A result line on stdout; it names paths and profiles from the file, so it is shown inert."""
+    from rapido_cli.text import inert
+
+    app.out.print(inert(message), markup=False, highlight=False)
 
 
 # ---------------------------------------------------------------- commands
@@ -243,6 +249,7 @@ def list_profiles(app: AppContext) -> None:
     from rich.table import Table
 
     from rapido_cli.output import print_json
+    from rapido_cli.text import inert
 
     path, data = _load(app)
     rows = []
@@ -270,16 +277,17 @@ def list_profiles(app: AppContext) -> None:
     for col in ("", "NAME", "BASE URL", "CLIENT ID", "APP ID", "SERVICE", "KEY"):
         table.add_column(col, overflow="fold")
     for r in rows:
+        # Every value comes from the file: shown inert, and the table is printed without markup.
         table.add_row(
             "*" if r["default"] else "",
-            r["name"],
-            str(r["base_url"] or "-"),
-            str(r["client_id"] or "-"),
-            str(r["app_id"] or "-"),
-            str(r["service"] or "-"),
-            r["key"],
+            inert(r["name"]),
+            inert(r["base_url"] or "-"),
+            inert(r["client_id"] or "-"),
+            inert(r["app_id"] or "-"),
+            inert(r["service"] or "-"),
+            inert(r["key"]),
         )
-    app.out.print(table)
+    app.out.print(table, markup=False, highlight=False)
     app.info(f"({path}; * = default)")
 
 
@@ -314,6 +322,7 @@ def show(
     from rapido_cli.errors import ConfigError
     from rapido_cli.output import print_json
     from rapido_cli.profiles import check_base_url, resolve_profile
+    from rapido_cli.text import inert
 
     path = _config_path(app)
     sandbox_url = app.start_sandbox() if app.sandbox else None
@@ -343,19 +352,20 @@ def show(
         table.add_column("NAME", justify="right")
         table.add_column("VALUE", overflow="fold")
         table.add_column("SOURCE")
-        table.add_row("profile", res.name, name_src)
-        table.add_row("config", str(path), "" if res.config_exists else "(does not exist)")
+        # Values come from the file and the environment: shown inert (no escapes reach the terminal).
+        table.add_row("profile", inert(res.name), name_src)
+        table.add_row("config", inert(path), "" if res.config_exists else "(does not exist)")
         for f in FIELD_ORDER:
             v = res.values.get(f)
             if v is None or v.value is None:
                 table.add_row(f, "<not set>", "-")
             else:
-                table.add_row(f, str(v.value).lower() if isinstance(v.value, bool) else str(v.value), v.source)
+                table.add_row(f, inert(str(v.value).lower() if isinstance(v.value, bool) else v.value), v.source)
         if res.key is not None:
-            table.add_row("key", res.key.masked(), str(res.key_source))
+            table.add_row("key", res.key.masked(), inert(res.key_source))
         else:
             spec = res.key_spec.value if res.key_spec else None
-            table.add_row("key", "<unreadable>" if spec else "<not set>", str(spec or "-"))
+            table.add_row("key", "<unreadable>" if spec else "<not set>", inert(spec or "-"))
         app.out.print(table, markup=False, highlight=False)
     if res.key is None and res.key_error is not None:
         app.warn(res.key_error.message + (f" ({res.key_error.hint})" if res.key_error.hint else ""))
@@ -444,9 +454,9 @@ def add(
     if became_default:
         data["default"] = name
     save_profiles_file(path, data)
-    app.out.print(
+    _say(
+        app,
         f"{'replaced' if force else 'added'} profile '{name}' in {path}" + (" (the default)" if became_default else ""),
-        markup=False,
     )
     nxt = f"rapido profile set-key {name}" if spec == "keyring" else None
     if spec.startswith("file:"):
@@ -470,7 +480,7 @@ def remove(
     if was_default:
         data["default"] = None
     save_profiles_file(path, data)
-    app.out.print(f"removed profile '{name}' from {path}", markup=False)
+    _say(app, f"removed profile '{name}' from {path}")
     if str(body.get("key", "")).strip() == "keyring" and not keep_key:
         try:
             if keyring_delete(name):
@@ -490,7 +500,7 @@ def use(app: AppContext, name: Annotated[str, typer.Argument(help="The profile t
     _require(path, data, name)
     data["default"] = name
     save_profiles_file(path, data)
-    app.out.print(f"default profile is now '{name}' ({path})", markup=False)
+    _say(app, f"default profile is now '{name}' ({path})")
 
 
 def set_key(
@@ -526,7 +536,7 @@ def set_key(
         if not target.is_absolute():
             target = path.parent / target
         _write_key_file(target, value.reveal())
-        app.out.print(f"stored the key of profile '{prof}' in {target} (mode 600): {value.masked()}", markup=False)
+        _say(app, f"stored the key of profile '{prof}' in {target} (mode 600): {value.masked()}")
         return
     timeout = keyring_timeout(app.environ)
     keyring_set(prof, value.reveal(), timeout)
@@ -542,7 +552,7 @@ def set_key(
         save_profiles_file(path, data)
         if moved:
             app.info(f"removed the inline key from {path}: the profile now reads the keyring")
-    app.out.print(f"stored the key of profile '{prof}' in the keyring: {value.masked()}", markup=False)
+    _say(app, f"stored the key of profile '{prof}' in the keyring: {value.masked()}")
 
 
 def delete_key(
@@ -557,9 +567,9 @@ def delete_key(
     prof = _pick_name(app, name, data)
     deleted = keyring_delete(prof, keyring_timeout(app.environ))
     if deleted:
-        app.out.print(f"deleted the key of profile '{prof}' from the keyring", markup=False)
+        _say(app, f"deleted the key of profile '{prof}' from the keyring")
     else:
-        app.out.print(f"no key stored for profile '{prof}' in the keyring", markup=False)
+        _say(app, f"no key stored for profile '{prof}' in the keyring")
     spec = str((data["profiles"].get(prof) or {}).get("key") or "")
     if spec and spec != "keyring":
         app.info(f"note: profile '{prof}' reads its key from {_key_label({'key': spec})}, not the keyring")

@@ -55,10 +55,25 @@ RECENT_S = 30.0
 
 
 def _status_every(environ: dict[str, str]) -> float:
-    try:
-        return max(0.1, float(environ.get("RAPIDO_STATUS_EVERY", STATUS_EVERY_S)))
-    except ValueError:
+    """``RAPIDO_STATUS_EVERY`` seconds (at least 0.1); ConfigError naming it when not a finite number."""
+    import math
+
+    raw = environ.get("RAPIDO_STATUS_EVERY", "").strip()
+    if not raw:
         return STATUS_EVERY_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        from rapido_cli.errors import ConfigError
+        from rapido_cli.text import inert
+
+        raise ConfigError(
+            f"RAPIDO_STATUS_EVERY='{inert(raw, limit=40)}' is not a number of seconds",
+            hint="e.g. RAPIDO_STATUS_EVERY=5",
+        )
+    return max(0.1, value)
 
 
 def _outage_window(environ: dict[str, str]) -> float:
@@ -158,6 +173,7 @@ class _Reporter:
         self.dry_run = dry_run
         self.replayer: Replayer | None = None
         self.tty = sys.stderr.isatty() and not app.quiet
+        self.interval = 0.25 if self.tty else _status_every(app.environ)  # a bad value fails here, not in a thread
         self.progress: Any = None
         self.task: Any = None
         self._stop = threading.Event()
@@ -259,11 +275,12 @@ class _Reporter:
         self._err(msg, None)
 
     def _err(self, message: str, style: str | None) -> None:
+        from rapido_cli.text import inert_markup
+
+        # Messages quote the file's ids and the server's answers: shown inert.
         console = self.progress.console if self.progress is not None else self.app.err
         if self.app.color and style:
-            from rich.markup import escape
-
-            console.print(f"[{style}]{escape(message)}[/]", highlight=False, emoji=False)
+            console.print(f"[{style}]{inert_markup(message)}[/]", highlight=False, emoji=False)
         else:
             console.print(message, markup=False, highlight=False, emoji=False, soft_wrap=True)
 
@@ -293,7 +310,7 @@ class _Reporter:
 
     def _tick(self) -> None:
         assert self.replayer is not None
-        interval = 0.25 if self.tty else _status_every(self.app.environ)
+        interval = self.interval
         counted = False
         while not self._stop.wait(interval):
             snap = self.replayer.snapshot()
@@ -653,8 +670,10 @@ def replay(
             from rapido_cli.text import inert
 
             mode = "dry run of" if dry_run else "replaying"
-            pace = "" if options.rate is None else (
-                ", rate auto" if options.rate == "auto" else f", rate {float(options.rate):g}/s"
+            pace = (
+                ""
+                if options.rate is None
+                else (", rate auto" if options.rate == "auto" else f", rate {float(options.rate):g}/s")
             )
             where = "" if dry_run else f" in flight: {concurrency}{pace}"
             app.err.print(

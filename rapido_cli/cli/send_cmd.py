@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -64,32 +63,37 @@ airport's zone (flights) or --tz.
 
 
 def _read_structured(path: str, label: str) -> Any:
-    """A JSON or YAML document from a file or standard input."""
+    """A JSON or YAML document from a file or standard input.
+
+    Bounded like every input: a regular file (or stdin) of at most 1 MiB, YAML through the bounded
+    loader, JSON nested at most ``safeyaml.MAX_DEPTH`` levels.
+    """
     import sys
 
+    from rapido_cli import fs, safeyaml
     from rapido_cli.errors import DataError, UsageError
 
     if path == "-":
-        text = sys.stdin.read()
+        data = sys.stdin.buffer.read(fs.MAX_CONFIG_BYTES + 1)
+        if len(data) > fs.MAX_CONFIG_BYTES:
+            raise UsageError(f"<stdin>: more than {fs.MAX_CONFIG_BYTES:,} bytes for {label}")
         name = "<stdin>"
     else:
-        p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8-sig")
-        except FileNotFoundError:
-            raise UsageError(f"{path}: no such file", hint=f"check the path given to {label}") from None
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-        except OSError as exc:
-            raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+        data = fs.read_limited(path, what=f"file given to {label}")
         name = path
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{name}: not UTF-8 text (byte {exc.start})") from None
     import json
 
     if name.endswith((".yaml", ".yml")) or (not text.lstrip().startswith(("{", "["))):
         import yaml
 
         try:
-            docs = [d for d in yaml.safe_load_all(text) if d is not None]
+            docs = [d for d in safeyaml.load_all(text) if d is not None]
+        except safeyaml.YamlLimitError as exc:
+            raise UsageError(f"{name}:{exc.line}: not accepted: {exc}", hint="the document is too large") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{name}:{mark.line + 1}" if mark is not None else name
@@ -98,9 +102,15 @@ def _read_structured(path: str, label: str) -> Any:
             raise DataError(f"{name}: expected one document, found {len(docs)}", hint="use `rapido replay` for many")
         return docs[0]
     try:
-        return json.loads(text)
+        obj = json.loads(text)
+        too_deep = not safeyaml.json_depth_ok(obj)
     except json.JSONDecodeError as exc:
         raise DataError(f"{name}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        too_deep = True
+    if too_deep:
+        raise UsageError(f"{name}: not accepted: nested more than {safeyaml.MAX_DEPTH} levels deep")
+    return obj
 
 
 def _parse_attrs(pairs: list[str]) -> dict[str, Any]:

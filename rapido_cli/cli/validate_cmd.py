@@ -138,9 +138,13 @@ def validate(
 
 
 def render_report(console: Console, report: Report, *, color: bool, quiet: bool = False) -> None:
-    """Problems grouped by file (``FILE:LINE: PATH: severity: message``), then a summary table."""
-    from rich.markup import escape
+    """Problems grouped by file (``FILE:LINE: PATH: severity: message``), then a summary table.
+
+    File names, paths and messages quote the files' content: shown inert.
+    """
     from rich.table import Table
+
+    from rapido_cli.text import inert, inert_markup
 
     write = console.file.write
     color = color and console.is_terminal
@@ -150,16 +154,16 @@ def render_report(console: Console, report: Report, *, color: bool, quiet: bool 
     for name, entries in by_file.items():
         entries.sort()
         if color and len(by_file) > 1:
-            console.print(f"[bold underline]{escape(name)}[/]")
+            console.print(f"[bold underline]{inert_markup(name)}[/]")
         for _, i in entries:
             p = report.problems[i]
             where = f"{p.file}:{p.line}:" if p.line else f"{p.file}:"
             path = f" {p.path or '(event)'}:" if p.line else ""
             if color:
                 sev = "[bold red]error[/]" if p.severity == "error" else "[yellow]warning[/]"
-                console.print(f"{escape(where + path)} {sev}: {escape(p.message)}", soft_wrap=True)
+                console.print(f"{inert_markup(where + path)} {sev}: {inert_markup(p.message)}", soft_wrap=True)
             else:
-                write(f"{where}{path} {p.severity}: {p.message}\n")
+                write(f"{inert(where)}{inert(path)} {p.severity}: {inert(p.message)}\n")
     if report.omitted:
         write(f"... and {report.omitted} more problems not shown (raise --max-problems)\n")
 
@@ -172,7 +176,7 @@ def render_report(console: Console, report: Report, *, color: bool, quiet: bool 
         table.add_column("warnings", justify="right")
         for f in report.files:
             table.add_row(
-                escape(f.file),
+                inert_markup(f.file),
                 f.format or "-",
                 f"{f.events:,}" if f.readable else "unreadable",
                 _count(f.errors, "red", color),
@@ -192,9 +196,9 @@ def render_report(console: Console, report: Report, *, color: bool, quiet: bool 
     verdict = _verdict(report)
     if color:
         style = "green" if report.valid else "red"
-        console.print(f"[bold {style}]{escape(verdict)}[/]")
+        console.print(f"[bold {style}]{inert_markup(verdict)}[/]")
     else:
-        write(verdict + "\n")
+        write(inert(verdict) + "\n")
 
 
 def _count(n: int, style: str, color: bool) -> str:

@@ -47,17 +47,9 @@ class RetryPolicy:
     @classmethod
     def from_env(cls, environ: Mapping[str, str], max_attempts: int) -> RetryPolicy:
         """The policy for ``max_attempts``, with ``RAPIDO_BACKOFF_BASE``/``_CAP`` (seconds) when set."""
-        base, cap = cls.base, cls.cap
-        try:
-            base = float(environ.get("RAPIDO_BACKOFF_BASE", base))
-            cap = float(environ.get("RAPIDO_BACKOFF_CAP", cap))
-            if not (math.isfinite(base) and math.isfinite(cap)):
-                raise ValueError
-        except ValueError:
-            from rapido_cli.errors import ConfigError
-
-            raise ConfigError("RAPIDO_BACKOFF_BASE / RAPIDO_BACKOFF_CAP must be numbers of seconds") from None
-        return cls(max_attempts=max_attempts, base=max(0.0, base), cap=max(0.0, cap))
+        base = _env_seconds(environ, "RAPIDO_BACKOFF_BASE", cls.base)
+        cap = _env_seconds(environ, "RAPIDO_BACKOFF_CAP", cls.cap)
+        return cls(max_attempts=max_attempts, base=base, cap=cap)
 
     def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
         """The wait after failed attempt number ``attempt`` (1-based)."""
@@ -72,6 +64,25 @@ class RetryPolicy:
             wait = max(wait, min(att.retry_after, self.retry_after_cap))
         return wait
 
+
+
+def _env_seconds(environ: Mapping[str, str], var: str, default: float) -> float:
+    """``var`` as a finite number of seconds >= 0 (``default`` when unset); ConfigError naming it otherwise."""
+    raw = environ.get(var, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (0 <= value < math.inf):  # nan/inf would make a wait fail or last forever
+        from rapido_cli.errors import ConfigError
+        from rapido_cli.text import inert
+
+        raise ConfigError(
+            f"{var}='{inert(raw, limit=40)}' is not a number of seconds", hint=f"e.g. {var}={default:g}, or unset it"
+        )
+    return value
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """``Retry-After`` in seconds, from either form (delta-seconds or HTTP-date); None when absent or unusable.
