@@ -389,7 +389,8 @@ def test_key_file_must_be_a_small_regular_file(run_cli: RunCli, tmp_path: Path, 
             f" key: 'file:{key_path}'}}\n"
         )
         cfg.chmod(0o600)
-        res = run_cli(*PAYMENT_SEND, "--dry-run", "--profile", "p", env={"RAPIDO_CONFIG": str(cfg)})
+        # (not --dry-run: a dry run needs no key, so it never reads the key file)
+        res = run_cli(*PAYMENT_SEND, "--profile", "p", env={"RAPIDO_CONFIG": str(cfg)})
         assert res.code == 3, res.output
         assert f"key file {key_path}" in res.stderr and "Traceback" not in res.output
 
@@ -527,7 +528,7 @@ def test_csv_safe_rules() -> None:
     ],
 )
 def test_bad_environment_value_is_a_clean_error_naming_it(run_cli: RunCli, var: str, value: str) -> None:
-    res = run_cli(*PAYMENT_SEND, "--dry-run", env=env_only(**{var: value}))
+    res = run_cli(*PAYMENT_SEND, env=env_only(**{var: value}))
     assert res.code == 3, res.output
     assert var in res.stderr
     assert res.stderr.startswith("error: ") and "Traceback" not in res.output
@@ -572,7 +573,7 @@ def test_bad_timeouts_from_the_environment(run_cli: RunCli, tmp_path: Path) -> N
     cfg.chmod(0o600)
     for value in ("nan", "inf", "later"):
         env = {"RAPIDO_CONFIG": str(cfg), "RAPIDO_KEY_COMMAND_TIMEOUT": value}
-        res = run_cli(*PAYMENT_SEND, "--dry-run", "--profile", "p", env=env)
+        res = run_cli(*PAYMENT_SEND, "--profile", "p", env=env)
         assert res.code == 3, res.output
         assert "RAPIDO_KEY_COMMAND_TIMEOUT" in res.stderr and "Traceback" not in res.output
 
