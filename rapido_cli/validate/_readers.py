@@ -298,10 +298,23 @@ def _member(text: str, pos: int, key: str) -> tuple[int, int] | None:
 # YAML: one document, a list, or several documents
 
 
-def _yaml_loader() -> Any:
-    import yaml
+_LOADER: Any = None
 
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+def _yaml_loader() -> Any:
+    """The safe loader, with YAML timestamps read as the strings they are written as.
+
+    JSON has no dates: an unquoted ``2024-01-15T10:30:00Z`` in an event file stands for that
+    string (check-jsonschema reads it so too), not for a date object no request could carry.
+    """
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        _LOADER = type("EventLoader", (base,), {})
+        _LOADER.add_constructor("tag:yaml.org,2002:timestamp", base.construct_yaml_str)
+    return _LOADER
 
 
 _DOC_START = re.compile(r"^---(?:[ \t\r]|$)", re.M)
