@@ -84,55 +84,72 @@ class Problem:
 
 @dataclass(frozen=True, slots=True)
 class BeyondRule:
-    """A rule JSON Schema cannot state: ``rule`` in words, ``message`` a regex of its error message."""
+    """A rule JSON Schema cannot state: ``rule`` in words, ``message`` a regex of its error messages,
+    ``example`` one such message (docs/validate.md shows it)."""
 
     kind: Literal["server", "pwa", "both"]
     rule: str
     message: str
+    example: str
 
 
 #: What ``rapido validate`` rejects beyond the exported schema: one entry per rule, listed in
 #: docs/validate.md ("Beyond the schema"); an event that the schema accepts and validate rejects
 #: has only errors matching these messages (tests/test_contract_agreement.py).
 BEYOND_SCHEMA: tuple[BeyondRule, ...] = (
-    BeyondRule("server", "end_time is not before start_time", r"^end_time \(.*\) is before start_time \(.*\)$"),
     BeyondRule(
         "server",
-        "tz is a zone of the IANA time zone database (Asia/Kolkata; not IST or +05:30)",
+        "end_time is not before start_time",
+        r"^end_time \(.*\) is before start_time \(.*\)$",
+        "end_time (1708156799) is before start_time (1708156800)",
+    ),
+    BeyondRule(
+        "server",
+        "tz is a zone of the IANA time zone database",
         r"^tz .* is not in the IANA time zone database",
+        "tz 'IST' is not in the IANA time zone database (e.g. Asia/Kolkata, not IST or +05:30)",
     ),
     BeyondRule(
         "server",
         f"an event is at most {MAX_EVENT_BYTES} bytes as compact JSON",
         r"^the event is \d+ bytes encoded; the limit is \d+ bytes",
+        f"the event is 33412 bytes encoded; the limit is {MAX_EVENT_BYTES} bytes ({MAX_EVENT_BYTES // 1024} KiB)",
     ),
     BeyondRule(
         "server",
         "event ids are unique within and across the files of one run",
         r"^duplicate event id .* \(first used at .*\)$",
+        "duplicate event id 'evt_1' (first used at events.jsonl:3)",
     ),
     BeyondRule(
         "both",
         "numbers are finite (YAML's .nan and .inf are no JSON numbers)",
         r"^\w+ must be a finite number, got",
+        "amount_total must be a finite number, got nan",
     ),
     BeyondRule(
-        "both", "an event is nested at most a few hundred levels deep", r"^the event is nested too deeply to check$"
+        "both",
+        "an event is nested at most a few hundred levels deep",
+        r"^the event is nested too deeply to check$",
+        "the event is nested too deeply to check",
     ),
     BeyondRule(
         "pwa",
         "properties given as a string (JSON.stringify) hold a JSON object",
         r"^properties is a string but not valid JSON|^properties must be a JSON object, got",
+        "properties must be a JSON object, got an array",
     ),
     BeyondRule(
         "pwa",
-        "inside properties given as a string, timestamp is a string",
+        "in properties given as a string, timestamp is a string",
         r"^timestamp must be an ISO 8601 string, got",
+        "timestamp must be an ISO 8601 string, got the number 1705314600",
     ),
     BeyondRule(
         "pwa",
-        "timestamp is an ISO 8601 date and time (2024-01-15T10:30:00.000Z)",
+        "timestamp is an ISO 8601 date and time",
         r"^timestamp .* is not ISO 8601",
+        'timestamp "yesterday" is not ISO 8601 (e.g. 2024-01-15T10:30:00.000Z)',
     ),
 )
 
@@ -168,13 +185,19 @@ _REQUIRED_BOOKING = _required(BookingAttributes)
 _REQUIRED_PAYMENT = _required(PaymentAttributes)
 MAX_EVENT_ID_LENGTH: int = _constraint(EventRef, "id", "max_length")
 MAX_AMOUNT: int = _constraint(BookingAttributes, "amount_total", "le")
-#: (field, |bound|, what) of the four coordinates: symmetric ranges in the models.
-_COORDINATES: tuple[tuple[str, int, str], ...] = tuple(
-    (name, _constraint(BookingAttributes, name, "le"), "latitude" if name.endswith("_lat") else "longitude")
+#: (field, lowest, highest, what) of the four coordinates.
+_COORDINATES: tuple[tuple[str, int, int, str], ...] = tuple(
+    (
+        name,
+        _constraint(BookingAttributes, name, "ge"),
+        _constraint(BookingAttributes, name, "le"),
+        "latitude" if name.endswith("_lat") else "longitude",
+    )
     for name in ("location_origin_lat", "location_origin_long", "location_dest_lat", "location_dest_long")
 )
-_LAT: int = _COORDINATES[0][1]
-_LONG: int = _COORDINATES[1][1]
+(_, _OLAT_LO, _OLAT_HI, _), (_, _OLONG_LO, _OLONG_HI, _), (_, _DLAT_LO, _DLAT_HI, _), (_, _DLONG_LO, _DLONG_HI, _) = (
+    _COORDINATES
+)
 #: Unix seconds have 10 digits until the year 2286; 13 digits are milliseconds, 16 microseconds.
 _SECONDS_CEILING: int = _constraint(BookingAttributes, "start_time", "lt")
 _INTEGER_ATTRIBUTES = frozenset(INTEGER_ATTRIBUTES)
@@ -376,16 +399,16 @@ def _clean_booking(o: Any, size: int | None) -> bool:
     if type(x) not in _NUM or not 0 <= x <= MAX_AMOUNT:
         return False
     olat = a["location_origin_lat"]
-    if type(olat) not in _NUM or not -_LAT <= olat <= _LAT:
+    if type(olat) not in _NUM or not _OLAT_LO <= olat <= _OLAT_HI:
         return False
     dlat = a["location_dest_lat"]
-    if type(dlat) not in _NUM or not -_LAT <= dlat <= _LAT:
+    if type(dlat) not in _NUM or not _DLAT_LO <= dlat <= _DLAT_HI:
         return False
     x = a["location_origin_long"]
-    if type(x) not in _NUM or not -_LONG <= x <= _LONG or (x == 0 and olat == 0):
+    if type(x) not in _NUM or not _OLONG_LO <= x <= _OLONG_HI or (x == 0 and olat == 0):
         return False
     x = a["location_dest_long"]
-    if type(x) not in _NUM or not -_LONG <= x <= _LONG or (x == 0 and dlat == 0):
+    if type(x) not in _NUM or not _DLONG_LO <= x <= _DLONG_HI or (x == 0 and dlat == 0):
         return False
     st = a["start_time"]
     et = a["end_time"]
@@ -576,7 +599,7 @@ def _check_attributes(a: dict[Any, Any], etype: str | None, add: Any) -> None:
                 )
             )
 
-    for name, bound, what in _COORDINATES:
+    for name, lo, hi, what in _COORDINATES:
         if name in a:
             v = a[name]
             p = f"attributes.{name}"
@@ -584,8 +607,9 @@ def _check_attributes(a: dict[Any, Any], etype: str | None, add: Any) -> None:
                 add(Problem(p, f"{name} must be a number ({what}), got {describe(v)}"))
             elif isinstance(v, float) and not math.isfinite(v):
                 add(Problem(p, f"{name} must be a finite number, got {v!r}"))
-            elif v < -bound or v > bound:
-                add(Problem(p, f"{name} {v!r} is outside ±{bound} (not a {what})"))
+            elif v < lo or v > hi:
+                span = f"±{hi}" if lo == -hi else f"{lo}..{hi}"
+                add(Problem(p, f"{name} {_short_number(v)} is outside {span} (not a {what})"))
 
     for end in ("origin", "dest"):
         lat, long = a.get(f"location_{end}_lat"), a.get(f"location_{end}_long")
