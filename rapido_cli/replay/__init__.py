@@ -31,14 +31,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from rapido_cli.client import Attempt, RetryPolicy, classify, explain
+from rapido_cli.client import Attempt, RetryPolicy, classify, encode_event, explain
 from rapido_cli.errors import ExitCode, UsageError
 from rapido_cli.journal import Journal, JournalWriter, Record, invalid_key
 from rapido_cli.models import MAX_EVENT_BYTES
 from rapido_cli.profiles import Target
 from rapido_cli.replay._http import TLS_UNTRUSTED, Sender, SenderFactory
 from rapido_cli.replay._rate import AdaptiveRate, RateLimiter
-from rapido_cli.rules import Problem
+from rapido_cli.rules import Problem, normalize_server_event
 
 LineOutcome = Literal["sent", "skipped", "invalid", "failed", "would_send"]
 
@@ -540,6 +540,9 @@ class Replayer:
                     )
                     continue
                 assert eid is not None  # a valid event has an id
+                sent = normalize_server_event(obj)
+                if sent is not obj:  # 1.0 in an integer field: the normalised form is what is sent
+                    body = encode_event(sent)
                 first = ids.add(hash(eid), n)
                 if first >= 0:
                     self._emit(
