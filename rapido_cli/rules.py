@@ -538,7 +538,7 @@ def _check_attributes(a: dict[Any, Any], etype: str | None, add: Any) -> None:
                 Problem(
                     f"attributes.{k}",
                     f"unknown attribute {k!r}{_suggest(k, BOOKING_ATTRIBUTES)}"
-                    " (not one the Rapido events specification names)",
+                    " (not in the Rapido events specification)",
                     _WARN,
                 )
             )

@@ -283,3 +283,17 @@ def test_schema_checks_what_it_says_blank_and_wrong_typed_values() -> None:
     page = {"eventType": "  ", "properties": {"timestamp": "2024-01-15T10:30:00Z", "session_id": "s"}}
     assert schema_errors("pwa", page)
     assert [p.path for p in check_pwa_event(page) if p.severity == "error"] == ["eventType"]
+
+
+def test_every_answer_code_of_the_sandbox_is_documented() -> None:
+    import rapido_cli.models as models
+
+    used = set()
+    for source in (ROOT / "rapido_cli" / "sandbox").glob("*.py"):
+        used |= set(re.findall(r"\bCODE_[A-Z_]+\b", source.read_text(encoding="utf-8")))
+    used |= {name for name in dir(models) if name.startswith("CODE_")}
+    codes = {getattr(models, name) for name in used}
+    assert {7000, 7001, 7002, 7005} <= codes
+    section = DOCS.read_text(encoding="utf-8").split("## Answer codes", 1)[1]
+    for code in sorted(codes):
+        assert f"| {code} |" in section, code
