@@ -354,7 +354,8 @@ PATHS = [
 
 @st.composite
 def mutated_events(draw: st.DrawFn) -> dict[str, Any]:
-    e = copy.deepcopy(draw(valid_events()))
+    # From clean order events too, so mutations reach every check of the fast path.
+    e = copy.deepcopy(draw(st.one_of(valid_events(), valid_events(clean=True))))
     for _ in range(draw(st.integers(0, 3))):
         path = draw(st.sampled_from(PATHS))
         parent: Any = e
@@ -421,6 +422,31 @@ def test_fast_path_never_hides_a_problem(e: dict[str, Any]) -> None:
         and normalize_server_event(e) is e  # integral floats take the full check (rare)
     ):
         pytest.fail("a flawless order event missed the fast path (correct, but slow)")
+
+
+@given(valid_events(clean=True))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_fast_path_on_every_single_mutation(base: dict[str, Any]) -> None:
+    """Each field of a clean event set to each awkward value (or removed): the fast path never
+    accepts what the models and the full check reject."""
+    from rapido_cli.rules import _check_server
+
+    for path in PATHS:
+        for value in [*NASTY, DELETE]:
+            e = copy.deepcopy(base)
+            parent = e
+            for key in path[:-1]:
+                parent = parent[key]
+            if value is DELETE:
+                del parent[path[-1]]
+            else:
+                parent[path[-1]] = value
+            if _clean_booking(e, None):
+                assert _check_server(e, None) == [], (path, value)
+                assert model_accepts(e), (path, value)
+
+
+DELETE = object()
 
 
 def test_fast_path_takes_the_seed_example() -> None:
