@@ -109,3 +109,21 @@ def test_replay_transmits_integers(server: Any, tmp_path: Path) -> None:
     bodies = {json.loads(r.body)["event"]["id"]: r.body for r in srv.requests}
     assert_integers(bodies["evt_float_1"])
     assert bodies["evt_plain"] == json.dumps(plain).encode()  # an event without floats goes out as written
+
+
+def test_send_reads_yaml_as_validate_does_dates_stay_strings(tmp_path: Path) -> None:
+    import yaml
+
+    e = float_event()
+    text = yaml.safe_dump(e, sort_keys=False).replace(
+        "  tz: Asia/Kolkata", "  tz: Asia/Kolkata\n  booked_at: 2024-01-01T10:00:00Z"
+    )
+    path = tmp_path / "event.yaml"
+    path.write_text(text)
+    res = CliRunner().invoke(
+        build_app(), ["send", "--file", str(path), "--dry-run", "--json"], env=env_for("http://127.0.0.1:9", tmp_path)
+    )
+    assert res.exit_code == 0, res.output
+    attrs = json.loads(res.stdout)["request"]["body"]["attributes"]
+    assert attrs["booked_at"] == "2024-01-01T10:00:00Z"
+    assert attrs["start_time"] == 1708156800 and type(attrs["start_time"]) is int

@@ -93,7 +93,10 @@ def _read_structured(path: str, label: str) -> Any:
         import yaml
 
         try:
-            docs = [d for d in yaml.safe_load_all(text) if d is not None]
+            from rapido_cli.validate._readers import event_yaml_loader
+
+            # Read as validate reads it (timestamps stay strings): what is sent is what was validated.
+            docs = [d for d in yaml.load_all(text, Loader=event_yaml_loader()) if d is not None]
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{name}:{mark.line + 1}" if mark is not None else name

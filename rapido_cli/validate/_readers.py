@@ -301,7 +301,7 @@ def _member(text: str, pos: int, key: str) -> tuple[int, int] | None:
 _LOADER: Any = None
 
 
-def _yaml_loader() -> Any:
+def event_yaml_loader() -> Any:
     """The safe loader, with YAML timestamps read as the strings they are written as.
 
     JSON has no dates: an unquoted ``2024-01-15T10:30:00Z`` in an event file stands for that
@@ -334,7 +334,7 @@ def read_yaml(data: bytes) -> Iterator[Item]:
     offset_line = 0
     rest = text
     while True:
-        loader = _yaml_loader()(rest)
+        loader = event_yaml_loader()(rest)
         try:
             while loader.check_node():
                 node = loader.get_node()
