@@ -25,8 +25,11 @@ def payment_attributes_model() -> type[BaseModel]:
 
 
 def _strip_defaults(schema: Any) -> Any:
-    """Drop ``"default": null`` placeholders of optional fields: absent means absent, not null."""
+    """Drop ``"default": null`` placeholders of optional fields (absent means absent, not null);
+    descriptions (the models' docstrings) in plain Markdown."""
     if isinstance(schema, dict):
+        if isinstance(schema.get("description"), str):
+            schema["description"] = schema["description"].replace("``", "`")
         props = schema.get("properties")
         if isinstance(props, dict):
             for prop in props.values():
@@ -57,6 +60,7 @@ def json_schema(kind: str = "server") -> dict[str, Any]:
     defs = schema.setdefault("$defs", {})
     defs["BookingAttributes"] = BookingAttributes.model_json_schema(ref_template=_REF)
     defs["PaymentAttributes"] = PaymentAttributes.model_json_schema(ref_template=_REF)
+    _strip_defaults(schema)
     schema["allOf"] = [
         {
             "if": {"properties": {"event": {"properties": {"type": {"pattern": "^order\\."}}}}},
@@ -70,7 +74,7 @@ def json_schema(kind: str = "server") -> dict[str, Any]:
     return {
         "$schema": SCHEMA_DIALECT,
         "$id": "https://rapido-cli.invalid/schema/server-event.json",
-        **_strip_defaults(schema),
+        **schema,
         "title": "Rapido server-to-server event",
         "description": "The body of POST /api/ota/event. " + _beyond("server"),
     }
