@@ -19,7 +19,7 @@ Two choices shape the models:
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 from pydantic.fields import FieldInfo
@@ -27,19 +27,13 @@ from pydantic.fields import FieldInfo
 SCHEMA_VERSION = 1
 API_PATH = "/api/ota/event"
 
-#: The five documented event types.
-EVENT_TYPES: tuple[str, ...] = (
-    "order.confirmed",
-    "order.cancelled",
-    "order.modified",
-    "payment.completed",
-    "payment.failed",
-)
 EventTypeName = Literal["order.confirmed", "order.cancelled", "order.modified", "payment.completed", "payment.failed"]
+#: The five documented event types.
+EVENT_TYPES: tuple[str, ...] = get_args(EventTypeName)
 
-#: Order statuses of the specification, and the event type each one implies.
-ORDER_STATUSES: tuple[str, ...] = ("CONFIRMED", "CANCELLED", "MODIFIED")
 OrderStatus = Literal["CONFIRMED", "CANCELLED", "MODIFIED"]
+#: Order statuses of the specification, and the event type each one implies.
+ORDER_STATUSES: tuple[str, ...] = get_args(OrderStatus)
 STATUS_TO_TYPE: dict[str, str] = {
     "CONFIRMED": "order.confirmed",
     "CANCELLED": "order.cancelled",
@@ -49,21 +43,6 @@ HOST_STATUSES: tuple[str, ...] = ORDER_STATUSES
 
 #: Services a client may declare in ``x-client-service``.
 SERVICES: tuple[str, ...] = ("flights", "hotels")
-
-#: The attributes the specification names for booking events, in its order.
-BOOKING_ATTRIBUTES: tuple[str, ...] = (
-    "orderId",
-    "orderStatus",
-    "amount_total",
-    "location_origin_lat",
-    "location_origin_long",
-    "location_dest_lat",
-    "location_dest_long",
-    "start_time",
-    "end_time",
-    "hostStatus",
-    "tz",
-)
 
 #: Documented limits: an encoded event above this is rejected.
 MAX_EVENT_BYTES = 32 * 1024
@@ -147,6 +126,10 @@ class BookingAttributes(BaseModel):
     end_time: UnixSeconds
     hostStatus: OrderStatus
     tz: NonBlank = Field(description="IANA time zone, e.g. Asia/Kolkata.")
+
+
+#: The attributes the specification names for booking events, in its order.
+BOOKING_ATTRIBUTES: tuple[str, ...] = tuple(BookingAttributes.model_fields)
 
 
 def _optional(info: FieldInfo) -> FieldInfo:
