@@ -1,7 +1,14 @@
 """Turning flags and CSV rows into events: times, coordinates, airports, time zones, event ids.
 
-``send-booking`` and ``build`` both call :func:`booking_event` with the same field names (the
+``send-booking`` and ``build`` both call :func:`build_booking` with the same field names (the
 option names without dashes), so a CSV row and the equivalent flags give byte-identical events.
+Errors name those fields (:class:`~rapido_cli.errors.FieldError`); each command words them as
+its flags or columns.
+
+Times without a UTC offset are local times, read in the booking's zone: ``tz`` when given (the
+``--tz`` flag, a ``tz`` column or the map's ``defaults: tz:``), else for a flight given by IATA
+codes the zone of each airport, else :data:`DEFAULT_TZ` (Asia/Kolkata). :class:`Booking` says which
+zone each such time was read in, so the commands can say it.
 """
 
 from __future__ import annotations
@@ -20,7 +27,10 @@ from rapido_cli.errors import FieldError
 from rapido_cli.models import EVENT_TYPES, MAX_AMOUNT, ORDER_STATUSES, SCHEMA_VERSION, STATUS_TO_TYPE
 
 BookingKind = Literal["flight", "hotel"]
-DEFAULT_TZ = "Asia/Kolkata"  # the seed's default
+#: The documented zone of times without an offset when none is given (the specification's default tz).
+DEFAULT_TZ = "Asia/Kolkata"
+#: What ISO 8601 forms look like, for hints.
+TIME_FORMS = "ISO 8601 with or without an offset (2024-02-17T13:30:00+05:30, 2024-02-17 13:30) or Unix seconds"
 
 _DIGITS = re.compile(r"^[0-9]+$")
 
@@ -46,12 +56,18 @@ def make_event(
     attributes: Mapping[str, Any],
     event_id: str | None = None,
 ) -> dict[str, Any]:
-    """The wire envelope, with a content-derived id unless one is given."""
+    """The wire envelope, with a content-derived id unless one is given.
+
+    Integer attributes given as integral floats (``start_time=1708156800.0``) become ints first:
+    the id is derived from, and the request carries, the normalised form.
+    """
+    from rapido_cli.rules import normalize_server_event
+
     if not user_id or not user_id.strip():
-        raise FieldError("user_id", "must not be empty", hint="pass the Rapido user id, e.g. --user rapido_user_12345")
+        raise FieldError("user_id", "must not be empty", hint="the Rapido user id, e.g. rapido_user_12345")
     if event_type not in EVENT_TYPES:
         raise FieldError("type", f"unknown event type {event_type!r}", hint="one of: " + ", ".join(EVENT_TYPES))
-    attrs = dict(attributes)
+    attrs = normalize_server_event({"attributes": dict(attributes)})["attributes"]
     return {
         "userId": user_id,
         "event": {"type": event_type, "id": event_id or event_id_for(user_id, event_type, attrs)},
@@ -93,30 +109,34 @@ def check_tz(name: str, field: str = "tz") -> str:
 
 
 def parse_time(value: str | int, field: str, zone: str | None = None) -> int:
-    """ISO 8601 (with an offset, or naive in ``zone``) or Unix seconds -> Unix seconds."""
+    """ISO 8601 (with an offset, or local to ``zone`` without one) or Unix seconds -> Unix seconds.
+
+    ``YYYY-MM-DD HH:MM`` is ISO 8601 too. Without ``zone``, a time without offset is an error.
+    """
+    return _parse_time(value, field, zone)[0]
+
+
+def _parse_time(value: str | int, field: str, zone: str | None) -> tuple[int, bool]:
+    """``(Unix seconds, whether the time had no offset and was read in zone)``."""
     if isinstance(value, bool):
-        raise FieldError(field, "expected a time")
+        raise FieldError(field, "expected a time", hint=TIME_FORMS)
     text = str(value) if isinstance(value, int) else value.strip()
     if not text:
-        raise FieldError(field, "is empty", hint="ISO 8601 with an offset (2024-02-17T08:00:00+05:30) or Unix seconds")
+        raise FieldError(field, "is empty", hint=TIME_FORMS)
     if _DIGITS.match(text):
         if len(text) >= 13:
             raise FieldError(field, f"{text} looks like milliseconds", hint=f"use Unix seconds: {int(text) // 1000}")
-        return int(text)
+        return int(text), False
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
-        raise FieldError(
-            field,
-            f"{text!r} is not an ISO 8601 time or Unix seconds",
-            hint="e.g. 2024-02-17T08:00:00+05:30 or 1708156800",
-        ) from None
-    if when.tzinfo is None:
-        if zone is None:
-            raise FieldError(field, f"{text!r} has no UTC offset", hint="add one (+05:30, Z) or pass --tz ZONE")
-        tz: tzinfo = ZoneInfo(zone)
-        when = when.replace(tzinfo=tz)
-    return int(when.timestamp())
+        raise FieldError(field, f"{text!r} is not an ISO 8601 time or Unix seconds", hint=TIME_FORMS) from None
+    if when.tzinfo is not None:
+        return int(when.timestamp()), False
+    if zone is None:
+        raise FieldError(field, f"{text!r} has no UTC offset", hint="add one (+05:30, Z) or give a time zone")
+    tz: tzinfo = ZoneInfo(zone)
+    return int(when.replace(tzinfo=tz).timestamp()), True
 
 
 def parse_amount(value: str | float | int, field: str = "amount") -> int | float:
@@ -203,7 +223,7 @@ def _get(values: Mapping[str, Any], name: str) -> str | None:
 def _need(values: Mapping[str, Any], name: str, hint: str) -> str:
     value = _get(values, name)
     if value is None:
-        raise FieldError(name, "is required", hint=hint)
+        raise FieldError(name, "is required", hint=hint, kind="required")
     return value
 
 
@@ -215,66 +235,113 @@ def _point(values: Mapping[str, Any], name: str) -> tuple[float, float] | None:
         return parse_latlong(joined, name)
     if lat is not None or long is not None:
         if lat is None or long is None:
-            raise FieldError(f"{name}_lat" if lat is None else f"{name}_long", "is required with its pair")
+            missing, given = (f"{name}_lat", f"{name}_long") if lat is None else (f"{name}_long", f"{name}_lat")
+            raise FieldError(missing, f"is required with {{{given}}}", refs=(given,), kind="required")
         return parse_coord(lat, f"{name}_lat", "lat"), parse_coord(long, f"{name}_long", "long")
     return None
 
 
+ZoneSource = Literal["tz", "airport", "default"]
+
+
+@dataclass(frozen=True)
+class LocalTime:
+    """A time given without a UTC offset, and the zone it was read in.
+
+    ``source``: ``"tz"`` (the booking's ``tz``), ``"airport"`` (the zone of the flight's airport
+    ``airport``), ``"default"`` (:data:`DEFAULT_TZ`).
+    """
+
+    field: str
+    zone: str
+    source: ZoneSource
+    airport: str | None = None
+
+
+@dataclass(frozen=True)
+class Booking:
+    """A built booking event and the times it read without an offset (for a note to the user)."""
+
+    event: dict[str, Any]
+    local_times: tuple[LocalTime, ...] = ()
+
+
 def booking_event(kind: BookingKind, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Build the envelope of a flight or hotel booking event.
+    """The envelope of a flight or hotel booking event (see :func:`build_booking`)."""
+    return build_booking(kind, values).event
+
+
+def build_booking(kind: BookingKind, values: Mapping[str, Any]) -> Booking:
+    """Build a flight or hotel booking event; say in which zone times without offset were read.
 
     ``values`` uses the ``send-booking`` option names without dashes (``user_id``, ``order_id``,
     ``amount``, ``status``, ``from``/``to`` or ``origin``/``dest``, ``depart``/``arrive``,
     ``location``, ``check_in``/``check_out``, ``tz``, ``type``, ``host_status``, ``event_id``).
-    Raises :class:`FieldError` naming the first bad field.
+    A time without offset is read in ``tz`` when given, else (flights given by IATA code) in the
+    airport's zone, else in :data:`DEFAULT_TZ`; the event's ``tz`` attribute is ``tz``, else the
+    origin airport's zone, else :data:`DEFAULT_TZ`. Raises :class:`FieldError` naming the first
+    bad field.
     """
-    user_id = _need(values, "user_id", "the Rapido user id (--user)")
-    order_id = _need(values, "order_id", "the partner's booking id (--order-id)")
-    amount = parse_amount(_need(values, "amount", "the total amount (--amount)"))
+    user_id = _need(values, "user_id", "the Rapido user id, e.g. rapido_user_12345")
+    order_id = _need(values, "order_id", "the partner's booking id")
+    amount = parse_amount(_need(values, "amount", "the total amount in currency units, e.g. 8500"))
     status = (_get(values, "status") or "CONFIRMED").upper()
     if status not in ORDER_STATUSES:
         raise FieldError("status", f"unknown status {status!r}", hint="one of: " + ", ".join(ORDER_STATUSES))
     host_status = (_get(values, "host_status") or status).upper()
     event_type = _get(values, "type") or STATUS_TO_TYPE[status]
-    tz_flag = _get(values, "tz")
-    if tz_flag is not None:
-        check_tz(tz_flag)
+    given_tz = _get(values, "tz")
+    if given_tz is not None:
+        given_tz = check_tz(given_tz)
+    local: list[LocalTime] = []
 
+    def when(name: str, zone: tuple[str, ZoneSource, str | None]) -> int:
+        seconds, naive = _parse_time(_need(values, name, f"a time: {TIME_FORMS}"), name, zone[0])
+        if naive:
+            local.append(LocalTime(name, *zone))
+        return seconds
+
+    default: tuple[str, ZoneSource, str | None] = (given_tz, "tz", None) if given_tz else (DEFAULT_TZ, "default", None)
     if kind == "flight":
-        start_zone = end_zone = tz_flag
+        start_zone = end_zone = default
         from_code, to_code = _get(values, "from"), _get(values, "to")
         origin, dest = _point(values, "origin"), _point(values, "dest")
         if from_code is not None:
             if origin is not None:
-                raise FieldError("from", "give --from or --origin, not both")
+                raise FieldError("from", "give {from} or {origin}, not both", refs=("from", "origin"), kind="conflict")
             a = airport(from_code, "from")
             origin = (a.lat, a.long)
-            start_zone = tz_flag or a.tz
+            start_zone = default if given_tz else (a.tz, "airport", a.iata)
         if to_code is not None:
             if dest is not None:
-                raise FieldError("to", "give --to or --dest, not both")
+                raise FieldError("to", "give {to} or {dest}, not both", refs=("to", "dest"), kind="conflict")
             b = airport(to_code, "to")
             dest = (b.lat, b.long)
-            end_zone = tz_flag or b.tz
+            end_zone = default if given_tz else (b.tz, "airport", b.iata)
         if origin is None:
-            raise FieldError("from", "is required", hint="--from IATA or --origin LAT,LONG")
+            raise FieldError(
+                "from", "is required", hint="{from} (IATA code) or {origin} (LAT,LONG)", refs=("from", "origin"),
+                kind="required",
+            )
         if dest is None:
-            raise FieldError("to", "is required", hint="--to IATA or --dest LAT,LONG")
-        start = parse_time(_need(values, "depart", "--depart TIME"), "depart", start_zone)
-        end = parse_time(_need(values, "arrive", "--arrive TIME"), "arrive", end_zone)
+            raise FieldError(
+                "to", "is required", hint="{to} (IATA code) or {dest} (LAT,LONG)", refs=("to", "dest"), kind="required"
+            )
+        start = when("depart", start_zone)
+        end = when("arrive", end_zone)
         if end < start:
-            raise FieldError("arrive", "is before depart")
-        tz = tz_flag or start_zone or DEFAULT_TZ
+            raise FieldError("arrive", "is before {depart}", refs=("depart",), kind="order")
+        tz = start_zone[0] if start_zone[1] == "airport" else default[0]
     elif kind == "hotel":
         location = _point(values, "location")
         if location is None:
-            raise FieldError("location", "is required", hint="--location LAT,LONG")
+            raise FieldError("location", "is required", hint="LAT,LONG, e.g. 28.6139,77.2090", kind="required")
         origin = dest = location
-        start = parse_time(_need(values, "check_in", "--check-in TIME"), "check_in", tz_flag)
-        end = parse_time(_need(values, "check_out", "--check-out TIME"), "check_out", tz_flag)
+        start = when("check_in", default)
+        end = when("check_out", default)
         if end < start:
-            raise FieldError("check_out", "is before check_in")
-        tz = tz_flag or DEFAULT_TZ
+            raise FieldError("check_out", "is before {check_in}", refs=("check_in",), kind="order")
+        tz = default[0]
     else:  # pragma: no cover - typed callers
         raise FieldError("kind", f"unknown booking kind {kind!r}")
 
@@ -291,4 +358,4 @@ def booking_event(kind: BookingKind, values: Mapping[str, Any]) -> dict[str, Any
         "hostStatus": host_status,
         "tz": tz,
     }
-    return make_event(user_id, event_type, attributes, _get(values, "event_id"))
+    return Booking(make_event(user_id, event_type, attributes, _get(values, "event_id")), tuple(local))

@@ -1,8 +1,14 @@
 """Booking exports (CSV) -> events: column maps, header planning, one result per row. Prints nothing.
 
-Every row goes through :func:`rapido_cli.build.booking_event`, the builder ``send-booking`` uses,
+Every row goes through :func:`rapido_cli.build.build_booking`, the builder ``send-booking`` uses,
 with the same field names (the option names without dashes), so a row and the equivalent flags give
-byte-identical events, ids included.
+byte-identical events, ids included. The builder's errors name fields; here they are worded as the
+export's columns.
+
+Times without an offset are read in the row's ``tz`` cell, else ``tz`` given to
+:class:`BookingCsv` (``build --tz``), else the map's ``defaults: tz:``, else as the builder does
+(each airport's zone for flights given by IATA code, else Asia/Kolkata). Each good row's
+:class:`RowResult` says which zone its local times were read in.
 
 Numbering, used in every message: ``row N`` is the N-th record after the header (the header is not
 counted, blank records are), ``line L`` is the line of the file where that record starts (the
@@ -31,9 +37,9 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
-from rapido_cli.build import BookingKind, booking_event
+from rapido_cli.build import BookingKind, LocalTime, build_booking
 from rapido_cli.errors import DataError, FieldError, UsageError
 from rapido_cli.rules import check_server_event
 
@@ -129,10 +135,6 @@ _STAND_IN: dict[str, str] = {
     "check_out": "4102444800",
 }
 
-#: Flag names in the shared builder's messages, as the CSV column names.
-_FLAG_TO_COLUMN = {"--user": "user_id"}
-_FLAG = re.compile(r"--([a-z][a-z-]*)")
-
 _DELIMITERS = (",", ";", "\t", "|")
 
 #: The column ``build --rejects`` adds with each bad row's errors; ignored silently when the fixed
@@ -146,11 +148,6 @@ def normalize_header(text: str) -> str:
     ``" Order ID "``, ``"order-id"`` and ``"ORDER_ID"`` all become ``"order_id"``.
     """
     return re.sub(r"[\s\-]+", "_", text.strip().casefold())
-
-
-def _column_words(text: str) -> str:
-    """Rewrite ``--check-in`` style flag names in builder messages as CSV column names."""
-    return _FLAG.sub(lambda m: _FLAG_TO_COLUMN.get(m.group(0), m.group(1).replace("-", "_")), text)
 
 
 def event_line(event: Mapping[str, Any]) -> str:
@@ -411,14 +408,24 @@ class BadField:
     def describe(self) -> str:
         """``amount (column 'Total'): 'abc' is not a number``."""
         where = self.field
-        if self.column is not None and normalize_header(self.column) != self.field:
+        if self.column == "--tz" or (self.column or "").startswith("defaults in "):
+            where += f" ({self.column})"
+        elif self.column is not None and normalize_header(self.column) != self.field:
             where += f" (column {self.column!r})"
         return f"{where}: {self.message}"
 
 
+#: Where a row's ``tz`` came from: its cell, ``build --tz``, or the map's ``defaults: tz:``.
+TzOrigin = Literal["column", "option", "map"]
+
+
 @dataclass(frozen=True)
 class RowResult:
-    """One data record: its event, or why it has none; ``warnings`` are for a good row."""
+    """One data record: its event, or why it has none; ``warnings`` are for a good row.
+
+    ``local_times``: the row's times without an offset and the zone each was read in;
+    ``tz_origin``: where the row's ``tz`` came from, when it had one.
+    """
 
     row: int
     line: int
@@ -426,6 +433,8 @@ class RowResult:
     problems: tuple[BadField, ...] = ()
     warnings: tuple[str, ...] = ()
     record: tuple[str, ...] = ()  # the cells as read, for --rejects
+    local_times: tuple[LocalTime, ...] = ()
+    tz_origin: TzOrigin | None = None
 
     @property
     def ok(self) -> bool:
@@ -454,10 +463,13 @@ class BookingCsv:
         *,
         name: str = "<stdin>",
         delimiter: str | None = None,
+        tz: str | None = None,
     ) -> None:
+        """``tz``: the zone of rows whose ``tz`` cell is empty or absent (before the map's default)."""
         self.kind = kind
         self.name = name
         self.map = column_map or ColumnMap()
+        self.tz = tz.strip() if tz and tz.strip() else None
         # Blank lines before the header are tolerated; they still count as lines.
         self._offset = 0
         lines = iter(stream)
@@ -527,6 +539,8 @@ class BookingCsv:
             h for i, h in enumerate(self.headers) if h and i not in used and normalize_header(h) != REJECTS_COLUMN
         ]
         present = set(self.index) | {k for k, v in self.map.defaults.items() if v.strip()}
+        if self.tz is not None:
+            present.add("tz")
         missing: list[str] = []
         for alternatives in _REQUIRED[self.kind]:
             if not any(all(c in present for c in alt) for alt in alternatives):
@@ -597,15 +611,28 @@ class BookingCsv:
             yield self.build_row(row, line, record)
 
     def values(self, record: list[str]) -> dict[str, str | None]:
-        """A record as builder values: rapido names -> stripped cells (``None`` when empty), defaults applied."""
+        """A record as builder values: rapido names -> stripped cells (``None`` when empty).
+
+        Empty cells and absent columns are filled from ``tz`` (for ``tz``), then the map's defaults.
+        """
         values: dict[str, str | None] = {}
         for name, i in self.index.items():
             cell = record[i].strip() if i < len(record) else ""
             values[name] = cell or None
+        if values.get("tz") is None and self.tz is not None:
+            values["tz"] = self.tz
         for name, default in self.map.defaults.items():
             if values.get(name) is None and name in COLUMNS[self.kind]:
                 values[name] = default.strip() or None
         return values
+
+    def _tz_origin(self, record: list[str]) -> TzOrigin | None:
+        i = self.index.get("tz")
+        if i is not None and i < len(record) and record[i].strip():
+            return "column"
+        if self.tz is not None:
+            return "option"
+        return "map" if self.map.defaults.get("tz", "").strip() else None
 
     def build_row(self, row: int, line: int, record: list[str]) -> RowResult:
         """Build one record's event with the shared builder; collect every bad field if it fails."""
@@ -614,9 +641,11 @@ class BookingCsv:
         trial: dict[str, Any] = dict(values)
         event: dict[str, Any] | None = None
         seen: set[str] = set()
+        local_times: tuple[LocalTime, ...] = ()
         for _ in range(len(_STAND_IN) + 1):
             try:
-                event = booking_event(self.kind, trial)
+                booking = build_booking(self.kind, trial)
+                event, local_times = booking.event, booking.local_times
                 break
             except FieldError as exc:
                 problems.append(self._bad(exc, values))
@@ -624,7 +653,7 @@ class BookingCsv:
                 if stand_in is None or exc.field in seen:
                     break
                 seen.add(exc.field)
-                if exc.reason.startswith("give --"):
+                if exc.kind == "conflict":
                     # "from and origin both given": keep the one the builder would look at next.
                     trial[exc.field] = None
                 else:
@@ -640,23 +669,32 @@ class BookingCsv:
                 warnings.append(f"{p.path or 'event'}: {p.message}")
         if problems:
             return RowResult(row, line, None, tuple(problems), record=tuple(record))
-        return RowResult(row, line, event, (), tuple(warnings))
+        return RowResult(
+            row, line, event, (), tuple(warnings), local_times=local_times, tz_origin=self._tz_origin(record)
+        )
+
+    def column_name(self, field: str) -> str:
+        """How messages name a builder field: its rapido column, with the export's header if it differs."""
+        i = self.index.get(field)
+        if i is not None and normalize_header(self.headers[i]) != field:
+            return f"{field} (column {self.headers[i]!r})"
+        return field
 
     def _bad(self, exc: FieldError, values: Mapping[str, Any]) -> BadField:
         i = self.index.get(exc.field)
         column = self.headers[i] if i is not None else None
-        if column is None and exc.field in self.map.defaults:
+        if column is None and exc.field == "tz" and self.tz is not None and values.get("tz") == self.tz:
+            column = "--tz"
+        elif column is None and exc.field in self.map.defaults:
             column = f"defaults in {self.map.source}"
-        hint = _column_words(exc.hint) if exc.hint else None
-        reason = _column_words(exc.reason)
-        if exc.reason == "is required" and column is not None:
-            # The column is there, this row's cell is blank: say so (the builder's hint is about flags).
+        reason, hint = exc.render(self.column_name)
+        if exc.kind == "required" and column is not None:
+            # The column is there, this row's cell is blank: say so.
             reason, hint = "is empty", None
-        before = re.fullmatch(r"is before (\w+)", exc.reason)
-        if before:
-            # Show both values: naive times are read in each airport's own zone, which surprises.
-            start = before.group(1)
+        if exc.kind == "order" and exc.refs:
+            # Show both values: times without an offset may be read in different zones.
+            start = exc.refs[0]
             reason += f" ({start} {values.get(start)!s}, {exc.field} {values.get(exc.field)!s})"
             if self.kind == "flight" and not values.get("tz"):
-                hint = hint or "times without an offset are local to each airport; add offsets or a tz column"
+                hint = hint or "times without an offset are read in each airport's zone (from/to); add offsets or a tz"
         return BadField(exc.field, column, reason, hint)

@@ -6,6 +6,7 @@ boundary (``rapido_cli.cli.main``) turns it into a message on stderr. Anything e
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import IntEnum
 
 
@@ -71,9 +72,41 @@ class InterruptedRun(RapidoError):
 
 
 class FieldError(DataError):
-    """A value for one named field is wrong (used by the builders; ``field`` names it)."""
+    """A value for one named field is wrong (used by the builders; ``field`` names it).
 
-    def __init__(self, field: str, message: str, *, hint: str | None = None) -> None:
-        super().__init__(f"{field}: {message}", hint=hint)
+    Core code names fields, never flags or columns: ``field`` is the builder's name for the value
+    (``check_in``, ``amount``), and other fields a message mentions are written ``{name}`` and
+    listed in ``refs``. The CLI renders them in its own words with :meth:`render` (``--check-in``
+    for ``send-booking``, the export's header for ``build``); ``str(err)`` uses the field names.
+    ``kind`` says what went wrong for callers that react to it: ``"invalid"`` (a bad value),
+    ``"required"`` (absent), ``"conflict"`` (given together with one of ``refs``), ``"order"``
+    (before or after one of ``refs``).
+    """
+
+    def __init__(
+        self,
+        field: str,
+        message: str,
+        *,
+        hint: str | None = None,
+        refs: tuple[str, ...] = (),
+        kind: str = "invalid",
+    ) -> None:
         self.field = field
-        self.reason = message
+        self.template = message
+        self.hint_template = hint
+        self.refs = refs
+        self.kind = kind
+        reason, plain_hint = self.render(lambda name: name)
+        super().__init__(f"{field}: {reason}", hint=plain_hint)
+        self.reason = reason
+
+    def render(self, name: Callable[[str], str]) -> tuple[str, str | None]:
+        """``(reason, hint)`` with each ``{field}`` of ``refs`` written as ``name(field)``."""
+
+        def fill(text: str) -> str:
+            for ref in self.refs:
+                text = text.replace("{" + ref + "}", name(ref))
+            return text
+
+        return fill(self.template), (fill(self.hint_template) if self.hint_template is not None else None)

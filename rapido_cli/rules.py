@@ -1,20 +1,28 @@
-"""Per-event rules shared by ``validate``, ``replay`` and the sandbox.
+"""Per-event rules shared by ``validate``, ``replay``, ``send`` and the sandbox.
 
-The checks here are hand-written on plain Python values (what ``json``/``orjson``/``yaml`` give),
-because they run on every line of multi-million-event files and on every sandbox request; the
-pydantic models in :mod:`rapido_cli.models` stay the single definition of the *schema* (``rapido
-schema``), and a test proves the two agree on valid/invalid for generated events.
+The pydantic models in :mod:`rapido_cli.models` are the one definition of the contract: every
+rule a JSON Schema can state lives there and reaches ``rapido schema``. This module checks the
+same rules on plain Python values (what ``json``/``orjson``/``yaml`` give), fast enough for
+multi-million-event files and every sandbox request, with messages that say what to fix. Its
+limits, field names and enums are read from the models at import; tests prove that its verdict
+and its fast path's agree with the models' (tests/test_rules.py, tests/test_contract_agreement.py).
+
+The rules a schema cannot state are :data:`BEYOND_SCHEMA` (listed in docs/validate.md). Warnings
+are never schema errors: the exported schema accepts every event that has only warnings.
 
 Public interface (other modules rely on it):
 
 * :func:`check_server_event` ``(obj, *, size=None) -> list[Problem]``: one server-to-server envelope.
 * :func:`check_pwa_event` ``(obj, *, size=None) -> list[Problem]``: one captured PWA event
   ``{"eventType", "properties"}``, ``properties`` as an object or as the JSON string the bridge received.
+* :func:`normalize_server_event` ``(obj) -> obj``: the form that is sent (integral floats in
+  integer fields as ints: ``1.0`` -> ``1``).
 
-Both accept *any* value (not only dicts), never raise, and return an empty list for a clean event.
-A :class:`Problem` has a dotted ``path`` (``attributes.start_time``, ``event.type``, ``userId``; ``""``
-for the whole event), a one-line ``message`` and a ``severity`` (``"error"`` for what a server would
-reject, ``"warning"`` for what may be intended; ``--strict`` turns warnings into errors).
+Both checks accept *any* value (not only dicts), never raise, and return an empty list for a clean
+event. A :class:`Problem` has a dotted ``path`` (``attributes.start_time``, ``event.type``,
+``userId``; ``""`` for the whole event), a one-line ``message`` and a ``severity`` (``"error"`` for
+what a server would reject, ``"warning"`` for what may be intended; ``--strict`` turns warnings
+into errors).
 
 ``size`` is the encoded size of the event in bytes when the caller already knows it (the raw line
 of a JSONL file, the body of a request); otherwise it is computed.
@@ -26,28 +34,34 @@ import difflib
 import json
 import math
 import re
+import typing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 import orjson
+from pydantic import BaseModel
 
 from rapido_cli.models import (
-    BOOKING_ATTRIBUTES,
-    EVENT_TYPES,
-    MAX_AMOUNT,
+    INTEGER_ATTRIBUTES,
+    INTEGER_ENVELOPE_FIELDS,
     MAX_EVENT_BYTES,
-    MAX_EVENT_ID_LENGTH,
     MAX_PWA_PROPERTIES_BYTES,
-    ORDER_STATUSES,
     STATUS_TO_TYPE,
+    BookingAttributes,
+    Envelope,
+    EventRef,
+    PaymentAttributes,
+    PwaEvent,
 )
 
 Severity = Literal["error", "warning"]
 
 __all__ = [
+    "BEYOND_SCHEMA",
     "ENVELOPE_FIELDS",
     "PWA_FIELDS",
+    "BeyondRule",
     "Problem",
     "Severity",
     "check_pwa_event",
@@ -55,6 +69,7 @@ __all__ = [
     "describe",
     "encoded_size",
     "is_iana_zone",
+    "normalize_server_event",
 ]
 
 
@@ -67,9 +82,125 @@ class Problem:
     severity: Severity = "error"
 
 
-ENVELOPE_FIELDS: tuple[str, ...] = ("userId", "event", "attributes", "schemaVersion")
-EVENT_FIELDS: tuple[str, ...] = ("type", "id")
-PWA_FIELDS: tuple[str, ...] = ("eventType", "properties")
+@dataclass(frozen=True, slots=True)
+class BeyondRule:
+    """A rule JSON Schema cannot state: ``rule`` in words, ``message`` a regex of its error messages,
+    ``example`` one such message (docs/validate.md shows it)."""
+
+    kind: Literal["server", "pwa", "both"]
+    rule: str
+    message: str
+    example: str
+
+
+#: What ``rapido validate`` rejects beyond the exported schema: one entry per rule, listed in
+#: docs/validate.md ("Beyond the schema"); an event that the schema accepts and validate rejects
+#: has only errors matching these messages (tests/test_contract_agreement.py).
+BEYOND_SCHEMA: tuple[BeyondRule, ...] = (
+    BeyondRule(
+        "server",
+        "end_time is not before start_time",
+        r"^end_time \(.*\) is before start_time \(.*\)$",
+        "end_time (1708156799) is before start_time (1708156800)",
+    ),
+    BeyondRule(
+        "server",
+        "tz is a zone of the IANA time zone database",
+        r"^tz .* is not in the IANA time zone database",
+        "tz 'IST' is not in the IANA time zone database (e.g. Asia/Kolkata, not IST or +05:30)",
+    ),
+    BeyondRule(
+        "server",
+        f"an event is at most {MAX_EVENT_BYTES} bytes as compact JSON",
+        r"^the event is \d+ bytes encoded; the limit is \d+ bytes",
+        f"the event is 33412 bytes encoded; the limit is {MAX_EVENT_BYTES} bytes ({MAX_EVENT_BYTES // 1024} KiB)",
+    ),
+    BeyondRule(
+        "server",
+        "event ids are unique within and across the files of one run",
+        r"^duplicate event id .* \(first used at .*\)$",
+        "duplicate event id 'evt_1' (first used at events.jsonl:3)",
+    ),
+    BeyondRule(
+        "both",
+        "numbers are finite (YAML's .nan and .inf are no JSON numbers)",
+        r"^\w+ must be a finite number, got",
+        "amount_total must be a finite number, got nan",
+    ),
+    BeyondRule(
+        "both",
+        "an event is nested at most a few hundred levels deep",
+        r"^the event is nested too deeply to check$",
+        "the event is nested too deeply to check",
+    ),
+    BeyondRule(
+        "pwa",
+        "properties given as a string (JSON.stringify) hold a JSON object",
+        r"^properties is a string but not valid JSON|^properties must be a JSON object, got",
+        "properties must be a JSON object, got an array",
+    ),
+    BeyondRule(
+        "pwa",
+        "in properties given as a string, timestamp is a string",
+        r"^timestamp must be an ISO 8601 string, got",
+        "timestamp must be an ISO 8601 string, got the number 1705314600",
+    ),
+    BeyondRule(
+        "pwa",
+        "timestamp is an ISO 8601 date and time",
+        r"^timestamp .* is not ISO 8601",
+        'timestamp "yesterday" is not ISO 8601 (e.g. 2024-01-15T10:30:00.000Z)',
+    ),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# the contract, read from the models (one definition)
+
+
+def _constraint(model: type[BaseModel], name: str, attr: str) -> Any:
+    for meta in model.model_fields[name].metadata:
+        value = getattr(meta, attr, None)
+        if value is not None:
+            return value
+    raise LookupError(f"{model.__name__}.{name} has no {attr} constraint")
+
+
+def _choices(model: type[BaseModel], name: str) -> tuple[str, ...]:
+    return tuple(typing.get_args(model.model_fields[name].annotation))
+
+
+def _required(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(n for n, f in model.model_fields.items() if f.is_required())
+
+
+ENVELOPE_FIELDS: tuple[str, ...] = tuple(Envelope.model_fields)
+EVENT_FIELDS: tuple[str, ...] = tuple(EventRef.model_fields)
+PWA_FIELDS: tuple[str, ...] = tuple(PwaEvent.model_fields)
+EVENT_TYPES: tuple[str, ...] = _choices(EventRef, "type")
+ORDER_STATUSES: tuple[str, ...] = _choices(BookingAttributes, "orderStatus")
+BOOKING_ATTRIBUTES: tuple[str, ...] = tuple(BookingAttributes.model_fields)
+#: Required attributes of order.* and payment.* events.
+_REQUIRED_BOOKING = _required(BookingAttributes)
+_REQUIRED_PAYMENT = _required(PaymentAttributes)
+MAX_EVENT_ID_LENGTH: int = _constraint(EventRef, "id", "max_length")
+MAX_AMOUNT: int = _constraint(BookingAttributes, "amount_total", "le")
+#: (field, lowest, highest, what) of the four coordinates.
+_COORDINATES: tuple[tuple[str, int, int, str], ...] = tuple(
+    (
+        name,
+        _constraint(BookingAttributes, name, "ge"),
+        _constraint(BookingAttributes, name, "le"),
+        "latitude" if name.endswith("_lat") else "longitude",
+    )
+    for name in ("location_origin_lat", "location_origin_long", "location_dest_lat", "location_dest_long")
+)
+(_, _OLAT_LO, _OLAT_HI, _), (_, _OLONG_LO, _OLONG_HI, _), (_, _DLAT_LO, _DLAT_HI, _), (_, _DLONG_LO, _DLONG_HI, _) = (
+    _COORDINATES
+)
+#: Unix seconds have 10 digits until the year 2286; 13 digits are milliseconds, 16 microseconds.
+_SECONDS_CEILING: int = _constraint(BookingAttributes, "start_time", "lt")
+_INTEGER_ATTRIBUTES = frozenset(INTEGER_ATTRIBUTES)
 
 _ENVELOPE_SET = frozenset(ENVELOPE_FIELDS)
 _EVENT_SET = frozenset(EVENT_FIELDS)
@@ -81,12 +212,45 @@ _NUM = frozenset({int, float})
 
 #: 2000-01-01T00:00:00Z: earlier booking times are almost always a unit or field mistake.
 _Y2000 = 946_684_800
-#: Unix seconds have 10 digits until the year 2286; 13 digits are milliseconds, 16 microseconds.
-_SECONDS_CEILING = 10_000_000_000
 _SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*\Z")
 
 _ERR: Severity = "error"
 _WARN: Severity = "warning"
+
+
+def _blank(s: str) -> bool:
+    """Empty or only white space (the models' ``NON_BLANK_PATTERN`` fails exactly then)."""
+    return not s or s.isspace()
+
+
+def normalize_server_event(obj: Any) -> Any:
+    """The event as it is sent: integral floats in integer fields as ints (``1.0`` -> ``1``).
+
+    Integer fields are the models' (``schemaVersion``, ``start_time``, ``end_time``): JSON Schema's
+    ``integer`` and ``rapido validate`` accept ``1708156800.0`` there, and the normalised form is
+    what is sent, so the request carries ``1708156800``. Returns ``obj`` itself when nothing
+    changes (the common case), else a copy; never mutates ``obj``. Any value is accepted.
+    """
+    if type(obj) is not dict:
+        return obj
+    out: dict[Any, Any] | None = None
+    for name in INTEGER_ENVELOPE_FIELDS:
+        v = obj.get(name)
+        if type(v) is float and v.is_integer():
+            out = out if out is not None else dict(obj)
+            out[name] = int(v)
+    attrs = obj.get("attributes")
+    if type(attrs) is dict:
+        new_attrs: dict[Any, Any] | None = None
+        for name in INTEGER_ATTRIBUTES:
+            v = attrs.get(name)
+            if type(v) is float and v.is_integer():
+                new_attrs = new_attrs if new_attrs is not None else dict(attrs)
+                new_attrs[name] = int(v)
+        if new_attrs is not None:
+            out = out if out is not None else dict(obj)
+            out["attributes"] = new_attrs
+    return obj if out is None else out
 
 
 def describe(value: Any) -> str:
@@ -185,8 +349,10 @@ def check_server_event(obj: Any, *, size: int | None = None) -> list[Problem]:
 def _clean_booking(o: Any, size: int | None) -> bool:
     """True only for a flawless ``order.*`` event (the common case), in a fraction of the full check.
 
-    Conservative: anything unusual returns False and the full check (which produces the
-    messages) decides. A test asserts that whenever this says True the full check finds nothing.
+    Conservative: anything unusual (integral floats included) returns False and the full check
+    (which produces the messages) decides. Its limits are the models'; property tests assert that
+    whenever this says True the models accept the event and the full check finds nothing, and that
+    it says True for flawless order events (tests/test_rules.py).
     """
     if type(o) is not dict or len(o) != 4:
         return False
@@ -233,16 +399,16 @@ def _clean_booking(o: Any, size: int | None) -> bool:
     if type(x) not in _NUM or not 0 <= x <= MAX_AMOUNT:
         return False
     olat = a["location_origin_lat"]
-    if type(olat) not in _NUM or not -90 <= olat <= 90:
+    if type(olat) not in _NUM or not _OLAT_LO <= olat <= _OLAT_HI:
         return False
     dlat = a["location_dest_lat"]
-    if type(dlat) not in _NUM or not -90 <= dlat <= 90:
+    if type(dlat) not in _NUM or not _DLAT_LO <= dlat <= _DLAT_HI:
         return False
     x = a["location_origin_long"]
-    if type(x) not in _NUM or not -180 <= x <= 180 or (x == 0 and olat == 0):
+    if type(x) not in _NUM or not _OLONG_LO <= x <= _OLONG_HI or (x == 0 and olat == 0):
         return False
     x = a["location_dest_long"]
-    if type(x) not in _NUM or not -180 <= x <= 180 or (x == 0 and dlat == 0):
+    if type(x) not in _NUM or not _DLONG_LO <= x <= _DLONG_HI or (x == 0 and dlat == 0):
         return False
     st = a["start_time"]
     et = a["end_time"]
@@ -275,8 +441,8 @@ def _check_server(obj: Any, size: int | None) -> list[Problem]:
         uid = obj["userId"]
         if type(uid) is not str:
             add(Problem("userId", f"userId must be a string, got {describe(uid)}"))
-        elif not uid.strip():
-            add(Problem("userId", "userId is empty"))
+        elif _blank(uid):
+            add(Problem("userId", "userId is empty" if not uid else "userId is blank (only white space)"))
 
     # event {type, id}
     etype: str | None = None
@@ -313,6 +479,8 @@ def _check_server(obj: Any, size: int | None) -> list[Problem]:
                     add(Problem("event.id", f"event.id must be a string, got {describe(eid)}"))
                 elif not eid:
                     add(Problem("event.id", "event.id is empty"))
+                elif eid.isspace():
+                    add(Problem("event.id", "event.id is blank (only white space)"))
                 elif len(eid) > MAX_EVENT_ID_LENGTH:
                     add(
                         Problem(
@@ -328,7 +496,7 @@ def _check_server(obj: Any, size: int | None) -> list[Problem]:
         add(Problem("schemaVersion", "missing schemaVersion (always 1)"))
     else:
         sv = obj["schemaVersion"]
-        if isinstance(sv, bool) or not isinstance(sv, int | float) or sv != 1:
+        if type(sv) not in _NUM or sv != 1:
             add(Problem("schemaVersion", f"schemaVersion must be 1, got {describe(sv)}"))
 
     # attributes
@@ -358,7 +526,7 @@ def _check_attributes(a: dict[Any, Any], etype: str | None, add: Any) -> None:
     booking = etype is None or etype.startswith("order.")
     # Required: every booking attribute for order.* events; payment events must name their order.
     if etype is not None:
-        required = BOOKING_ATTRIBUTES if booking else ("orderId",)
+        required = _REQUIRED_BOOKING if booking else _REQUIRED_PAYMENT
         for name in required:
             if name not in a:
                 add(Problem(f"attributes.{name}", f"missing {name}"))
@@ -369,7 +537,8 @@ def _check_attributes(a: dict[Any, Any], etype: str | None, add: Any) -> None:
             add(
                 Problem(
                     f"attributes.{k}",
-                    f"attribute {k!r} is not one the seed names{_suggest(k, BOOKING_ATTRIBUTES)}",
+                    f"unknown attribute {k!r}{_suggest(k, BOOKING_ATTRIBUTES)}"
+                    " (not in the Rapido events specification)",
                     _WARN,
                 )
             )
@@ -378,8 +547,8 @@ def _check_attributes(a: dict[Any, Any], etype: str | None, add: Any) -> None:
         v = a["orderId"]
         if type(v) is not str:
             add(Problem("attributes.orderId", f"orderId must be a string, got {describe(v)}"))
-        elif not v.strip():
-            add(Problem("attributes.orderId", "orderId is empty"))
+        elif _blank(v):
+            add(Problem("attributes.orderId", "orderId is empty" if not v else "orderId is blank (only white space)"))
 
     status: str | None = None
     for name in ("orderStatus", "hostStatus"):
@@ -430,22 +599,17 @@ def _check_attributes(a: dict[Any, Any], etype: str | None, add: Any) -> None:
                 )
             )
 
-    for name, bound in (
-        ("location_origin_lat", 90),
-        ("location_origin_long", 180),
-        ("location_dest_lat", 90),
-        ("location_dest_long", 180),
-    ):
+    for name, lo, hi, what in _COORDINATES:
         if name in a:
             v = a[name]
             p = f"attributes.{name}"
-            what = "latitude" if bound == 90 else "longitude"
             if not _is_number(v):
                 add(Problem(p, f"{name} must be a number ({what}), got {describe(v)}"))
             elif isinstance(v, float) and not math.isfinite(v):
                 add(Problem(p, f"{name} must be a finite number, got {v!r}"))
-            elif v < -bound or v > bound:
-                add(Problem(p, f"{name} {v!r} is outside ±{bound} (not a {what})"))
+            elif v < lo or v > hi:
+                span = f"±{hi}" if lo == -hi else f"{lo}..{hi}"
+                add(Problem(p, f"{name} {_short_number(v)} is outside {span} (not a {what})"))
 
     for end in ("origin", "dest"):
         lat, long = a.get(f"location_{end}_lat"), a.get(f"location_{end}_long")
@@ -476,7 +640,7 @@ def _check_attributes(a: dict[Any, Any], etype: str | None, add: Any) -> None:
         v = a["tz"]
         if type(v) is not str:
             add(Problem("attributes.tz", f"tz must be a string (IANA time zone), got {describe(v)}"))
-        elif not v:
+        elif _blank(v):
             add(Problem("attributes.tz", "tz is empty (an IANA time zone such as Asia/Kolkata)"))
         elif not is_iana_zone(v):
             add(
@@ -506,7 +670,10 @@ def _numeric(s: str) -> bool:
 
 
 def _check_time(name: str, v: Any, add: Any) -> int | None:
-    """Check a Unix-seconds field; return its value when it is a usable integer."""
+    """Check a Unix-seconds field; return its value when it is a usable integer.
+
+    Integral floats (``1708156800.0``) are integers, as for JSON Schema's ``integer``.
+    """
     p = f"attributes.{name}"
     if not _is_number(v):
         if isinstance(v, str):
@@ -544,8 +711,10 @@ def _check_time(name: str, v: Any, add: Any) -> int | None:
             add(Problem(p, f"{name} has {digits} digits: too large for Unix seconds"))
         return None
     if isinstance(v, float):
-        add(Problem(p, f"{name} must be an integer number of seconds, got {v!r}"))
-        return None
+        if not v.is_integer():
+            add(Problem(p, f"{name} must be whole Unix seconds (an integer), got {v!r}"))
+            return None
+        v = int(v)
     if v < _Y2000:
         add(Problem(p, f"{name} {v} is before the year 2000; is the unit right?", _WARN))
     return int(v)
@@ -559,9 +728,9 @@ def check_pwa_event(obj: Any, *, size: int | None = None) -> list[Problem]:
     """Check one captured PWA event ``{"eventType", "properties"}``; never raises.
 
     ``properties`` may be an object or the JSON string ``NativeJSBridge.logEvents`` receives.
-    Errors: what the seed's ``safeLogEvent`` throws on or what cannot be read (a missing or empty
-    ``eventType``, properties that are not a JSON object, a timestamp that is not ISO 8601).
-    Warnings: the seed's best practices (snake_case names, flat and small properties, a
+    Errors: what the specification's ``safeLogEvent`` throws on or what cannot be read (a missing or
+    blank ``eventType``, properties that are not a JSON object, a timestamp that is not ISO 8601).
+    Warnings: the specification's best practices (snake_case names, flat and small properties, a
     ``timestamp`` and a ``session_id``). ``size`` is unused today (kept for symmetry).
     """
     try:

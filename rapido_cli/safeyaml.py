@@ -32,6 +32,23 @@ def loader_class() -> Any:
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+_EVENT_LOADER: Any = None
+
+
+def event_loader_class() -> Any:
+    """The safe loader, with YAML timestamps read as the strings they are written as.
+
+    JSON has no dates: an unquoted ``2024-01-15T10:30:00Z`` in an event file stands for that
+    string (check-jsonschema reads it so too), not for a date object no request could carry.
+    """
+    global _EVENT_LOADER
+    if _EVENT_LOADER is None:
+        base = loader_class()
+        _EVENT_LOADER = type("EventLoader", (base,), {})
+        _EVENT_LOADER.add_constructor("tag:yaml.org,2002:timestamp", base.construct_yaml_str)
+    return _EVENT_LOADER
+
+
 def check_node(node: Any, *, max_nodes: int = MAX_NODES, max_depth: int = MAX_DEPTH) -> None:
     """Raise :class:`YamlLimitError` when ``node`` expands past ``max_nodes`` nodes or ``max_depth`` levels."""
     import yaml
@@ -54,12 +71,15 @@ def check_node(node: Any, *, max_nodes: int = MAX_NODES, max_depth: int = MAX_DE
             stack.extend((c, depth + 1) for c in n.value)
 
 
-def load_all(text: str, *, max_nodes: int = MAX_NODES, max_depth: int = MAX_DEPTH) -> Iterator[Any]:
+def load_all(
+    text: str, *, max_nodes: int = MAX_NODES, max_depth: int = MAX_DEPTH, dates_as_strings: bool = False
+) -> Iterator[Any]:
     """Each document of ``text``, constructed only after its size and depth are checked.
 
+    ``dates_as_strings`` reads YAML timestamps as written (for events: see :func:`event_loader_class`).
     Raises ``yaml.YAMLError`` for bad syntax and :class:`YamlLimitError` past a limit.
     """
-    loader = loader_class()(text)
+    loader = (event_loader_class() if dates_as_strings else loader_class())(text)
     try:
         while loader.check_node():
             node = loader.get_node()

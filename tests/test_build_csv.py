@@ -527,7 +527,7 @@ def test_arrive_before_depart_shows_both_local_times() -> None:
     (result,) = list(reader(text))
     (problem,) = result.problems
     assert problem.describe() == "arrive: is before depart (depart 2024-02-17 10:00, arrive 2024-02-17 14:00)"
-    assert problem.hint is not None and "local to each airport" in problem.hint
+    assert problem.hint is not None and "each airport's zone" in problem.hint
 
 
 def test_blank_required_cell_is_empty_not_missing() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import zoneinfo
 from typing import Any
 
@@ -23,7 +22,14 @@ from rapido_cli.models import (
     BookingAttributes,
     Envelope,
 )
-from rapido_cli.rules import Problem, _clean_booking, check_pwa_event, check_server_event, encoded_size
+from rapido_cli.rules import (
+    Problem,
+    _clean_booking,
+    check_pwa_event,
+    check_server_event,
+    encoded_size,
+    normalize_server_event,
+)
 from rapido_cli.validate.schema import payment_attributes_model
 
 FLIGHT: dict[str, Any] = seed_event("flight")
@@ -74,7 +80,8 @@ def test_seed_examples_are_clean() -> None:
         ({"start_time": 1708156800000000}, "attributes.start_time", "microseconds"),
         ({"start_time": "2024-02-17T08:00:00Z"}, "attributes.start_time", "ISO 8601"),
         ({"start_time": "1708156800"}, "attributes.start_time", "without quotes"),
-        ({"start_time": 1708156800.0}, "attributes.start_time", "integer"),
+        ({"start_time": 1708156800.5}, "attributes.start_time", "whole Unix seconds"),
+        ({"end_time": 1708163000.25}, "attributes.end_time", "whole Unix seconds"),
         ({"start_time": True}, "attributes.start_time", "Unix seconds"),
         ({"end_time": -5}, "attributes.end_time", "negative"),
         ({"end_time": 1708156799}, "attributes.end_time", "before start_time"),
@@ -91,6 +98,7 @@ def test_seed_examples_are_clean() -> None:
         ({"orderStatus": "cancelled"}, "attributes.orderStatus", "'CANCELLED'"),
         ({"hostStatus": 1}, "attributes.hostStatus", "must be a string"),
         ({"orderId": ""}, "attributes.orderId", "empty"),
+        ({"orderId": " \t\u3000"}, "attributes.orderId", "blank"),
         ({"orderId": 12345}, "attributes.orderId", "must be a string"),
     ],
 )
@@ -114,7 +122,7 @@ def test_missing_order_id_and_other_required_attributes() -> None:
     ("mutate", "path", "needle"),
     [
         (lambda e: e.update(userId=""), "userId", "empty"),
-        (lambda e: e.update(userId="   "), "userId", "empty"),
+        (lambda e: e.update(userId="   "), "userId", "blank"),
         (lambda e: e.update(userId=42), "userId", "must be a string"),
         (lambda e: e.pop("userId"), "userId", "missing"),
         (lambda e: e.update(schemaVersion=2), "schemaVersion", "must be 1"),
@@ -123,6 +131,9 @@ def test_missing_order_id_and_other_required_attributes() -> None:
         (lambda e: e["event"].update(type="order.shipped"), "event.type", "unknown event type"),
         (lambda e: e["event"].update(type="order.confirm"), "event.type", "did you mean 'order.confirmed'"),
         (lambda e: e["event"].update(id=""), "event.id", "empty"),
+        (lambda e: e["event"].update(id="   "), "event.id", "blank"),
+        (lambda e: e.update(userId="\u3000\xa0"), "userId", "blank"),
+        (lambda e: e.update(schemaVersion=1.5), "schemaVersion", "must be 1"),
         (lambda e: e["event"].update(id="x" * 129), "event.id", "limit is 128"),
         (lambda e: e["event"].update(id=7), "event.id", "must be a string"),
         (lambda e: e["event"].update(extra=1), "event.extra", "unknown field"),
@@ -145,7 +156,8 @@ def test_warnings_for_what_may_be_intended() -> None:
     assert errors(problems) == {}
     warns = warnings(problems)
     assert "disagrees with orderStatus" in warns["event.type"]
-    assert "not one the seed names" in warns["attributes.seat"]
+    assert "unknown attribute 'seat'" in warns["attributes.seat"]
+    assert "Rapido events specification" in warns["attributes.seat"]
     assert "did you mean 'amount_total'" in warns["attributes.amount"]
     assert (
         "before the year 2000"
@@ -162,6 +174,37 @@ def test_warnings_for_what_may_be_intended() -> None:
     e = copy.deepcopy(FLIGHT)
     e["event"]["id"] = " evt "
     assert "spaces" in warnings(check_server_event(e))["event.id"]
+
+
+def test_integral_floats_are_integers_everywhere_and_sent_as_ints() -> None:
+    e = with_attrs(start_time=1708156800.0, end_time=1708163000.0)
+    e["schemaVersion"] = 1.0
+    assert check_server_event(e) == []
+    sent = normalize_server_event(e)
+    assert sent["schemaVersion"] == 1 and type(sent["schemaVersion"]) is int
+    assert type(sent["attributes"]["start_time"]) is int and type(sent["attributes"]["end_time"]) is int
+    assert json.dumps(sent, separators=(",", ":")).count(".0,") == 0
+    assert e["attributes"]["start_time"] == 1708156800.0 and type(e["attributes"]["start_time"]) is float  # untouched
+    assert normalize_server_event(FLIGHT) is FLIGHT  # nothing to change: the same object
+    assert normalize_server_event([1.0]) == [1.0]
+    # the models (hence the schema) say the same, and normalise the same way
+    attrs = BookingAttributes.model_validate(e["attributes"], strict=True)
+    assert type(attrs.start_time) is int
+    assert Envelope.model_validate(e, strict=True).schemaVersion == 1
+    # amount_total is a number, not an integer: left as it is
+    assert normalize_server_event(with_attrs(amount_total=8500.0))["attributes"]["amount_total"] == 8500.0
+
+
+def test_blank_means_the_same_in_the_models_pattern_and_the_rules() -> None:
+    import re
+
+    from rapido_cli.models import BLANK_CHARACTERS, NON_BLANK_PATTERN
+
+    spaces = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
+    assert spaces == BLANK_CHARACTERS
+    non_blank = re.compile(NON_BLANK_PATTERN)
+    for c in map(chr, range(0x3100)):  # every white-space character is below U+3100
+        assert (non_blank.search(c) is None) == c.isspace(), hex(ord(c))
 
 
 def test_size_limit() -> None:
@@ -234,8 +277,8 @@ def valid_events(draw: st.DrawFn, clean: bool = False) -> dict[str, Any]:
         "location_origin_long": draw(st.floats(-180, 180)),
         "location_dest_lat": draw(st.floats(-90, 90)),
         "location_dest_long": draw(st.floats(-180, 180) | st.integers(-180, 180)),
-        "start_time": start,
-        "end_time": draw(st.integers(start, 9_999_999_999)),
+        "start_time": draw(st.sampled_from([start, float(start)])),
+        "end_time": draw(st.integers(start, 9_999_999_999).flatmap(lambda t: st.sampled_from([t, float(t)]))),
         "hostStatus": draw(st.sampled_from(["CONFIRMED", "CANCELLED", "MODIFIED"])),
         "tz": draw(st.sampled_from(ZONES)),
     }
@@ -246,7 +289,7 @@ def valid_events(draw: st.DrawFn, clean: bool = False) -> dict[str, Any]:
         attrs["orderStatus"] = STATUS_FOR[etype]
     if not clean and draw(st.booleans()):
         attrs[draw(st.sampled_from(["seat", "pnr", "notes"]))] = draw(st.text(max_size=10))
-    event_id = draw(st.text(min_size=1, max_size=128))
+    event_id = draw(st.text(min_size=1, max_size=128).filter(lambda s: not s.isspace()))
     if clean:
         event_id = event_id.strip() or "evt"
     return {
@@ -286,6 +329,9 @@ NASTY: list[Any] = [
     "IST",
     "1708156800",
     1708156800,
+    1708156800.5,
+    "\t\u3000",
+    "\u2003x",
     1708156800000,
     1708156800.0,
     946684799,
@@ -308,7 +354,8 @@ PATHS = [
 
 @st.composite
 def mutated_events(draw: st.DrawFn) -> dict[str, Any]:
-    e = copy.deepcopy(draw(valid_events()))
+    # From clean order events too, so mutations reach every check of the fast path.
+    e = copy.deepcopy(draw(st.one_of(valid_events(), valid_events(clean=True))))
     for _ in range(draw(st.integers(0, 3))):
         path = draw(st.sampled_from(PATHS))
         parent: Any = e
@@ -327,32 +374,20 @@ def mutated_events(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def model_accepts(e: Any) -> bool:
-    """The models (strict) plus the documented rules a JSON Schema cannot state."""
+    """The models (strict: no type coercion but integral floats) plus the rules beyond the schema."""
     try:
         env = Envelope.model_validate(e, strict=True)
         model = BookingAttributes if env.event.type.startswith("order.") else payment_attributes_model()
         attrs = model.model_validate(env.attributes, strict=True)
     except ValidationError:
         return False
-    a = e["attributes"]
-    if isinstance(e["schemaVersion"], bool):
-        return False  # pydantic's Literal[1] takes True; JSON true is not the number 1
-    if not e["userId"].strip() or not a["orderId"].strip():
+    # BEYOND_SCHEMA, written out independently: end not before start, IANA zone, size.
+    start, end = getattr(attrs, "start_time", None), getattr(attrs, "end_time", None)
+    if start is not None and end is not None and end < start:
         return False
-    if isinstance(a.get("start_time"), int) and isinstance(a.get("end_time"), int) and a["end_time"] < a["start_time"]:
+    tz = getattr(attrs, "tz", None)
+    if tz is not None and tz not in ZONES:
         return False
-    if isinstance(getattr(attrs, "tz", None), str) and attrs.tz not in ZONES:  # type: ignore[attr-defined]
-        return False
-    for name in (
-        "amount_total",
-        "location_origin_lat",
-        "location_origin_long",
-        "location_dest_lat",
-        "location_dest_long",
-    ):
-        v = a.get(name)
-        if isinstance(v, float) and not math.isfinite(v):
-            return False
     return encoded_size(e) <= MAX_EVENT_BYTES
 
 
@@ -379,13 +414,39 @@ def test_fast_path_never_hides_a_problem(e: dict[str, Any]) -> None:
     full = _check_server(e, size)
     if _clean_booking(e, size):
         assert full == []
+        assert model_accepts(e)  # the fast path's verdict is the models' (plus the rules beyond them)
     elif (
         full == []
         and isinstance(e.get("event"), dict)
         and e["event"].get("type") in STATUS_FOR
-        and type(e.get("schemaVersion")) is int
+        and normalize_server_event(e) is e  # integral floats take the full check (rare)
     ):
         pytest.fail("a flawless order event missed the fast path (correct, but slow)")
+
+
+@given(valid_events(clean=True))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_fast_path_on_every_single_mutation(base: dict[str, Any]) -> None:
+    """Each field of a clean event set to each awkward value (or removed): the fast path never
+    accepts what the models and the full check reject."""
+    from rapido_cli.rules import _check_server
+
+    for path in PATHS:
+        for value in [*NASTY, DELETE]:
+            e = copy.deepcopy(base)
+            parent = e
+            for key in path[:-1]:
+                parent = parent[key]
+            if value is DELETE:
+                del parent[path[-1]]
+            else:
+                parent[path[-1]] = value
+            if _clean_booking(e, None):
+                assert _check_server(e, None) == [], (path, value)
+                assert model_accepts(e), (path, value)
+
+
+DELETE = object()
 
 
 def test_fast_path_takes_the_seed_example() -> None:

@@ -334,7 +334,33 @@ def test_pre_commit_hook_definition() -> None:
     ids = {h["id"]: h for h in hooks}
     assert ids["rapido-validate"]["entry"] == "rapido validate"
     assert ids["rapido-validate"]["language"] == "python"
-    assert "jsonl" in ids["rapido-validate"]["files"]
+    assert ids["rapido-validate-pwa"]["entry"] == "rapido validate --kind pwa"
+    assert all(h["require_serial"] for h in hooks)  # one run sees all files: duplicate ids across them
+
+
+NOT_EVENTS = [
+    "package.json", "package-lock.json", ".pre-commit-config.yaml", "docker-compose.yml", "tsconfig.json",
+    ".github/workflows/ci.yml", "config/settings.yaml", "app/locales/en.json", "myevents/x.json", "events.json",
+    "src/events.py", "events/README.md", "events/flight.csv",
+]
+SERVER_EVENTS = [
+    "events/flight.json", "events/2024/03/backfill.jsonl", "services/api/events/hotel.yaml", "events/x.ndjson",
+    "booking.events.json", "fixtures/missed.events.jsonl", "a.events.yaml", "a.events.yml", "events/b.yml",
+]
+PWA_EVENTS = ["pwa-events/page.json", "web/pwa-events/run.jsonl", "capture.pwa-events.yaml", "x.pwa-events.json"]
+
+
+@pytest.mark.parametrize("hook", ["rapido-validate", "rapido-validate-strict", "rapido-validate-pwa"])
+def test_pre_commit_files_pattern_matches_event_files_by_convention(hook: str) -> None:
+    import re
+
+    import yaml
+
+    hooks = {h["id"]: h for h in yaml.safe_load((Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text())}
+    files = re.compile(hooks[hook]["files"])  # pre-commit applies `files` with re.search to each path
+    mine, other = (PWA_EVENTS, SERVER_EVENTS) if hook.endswith("pwa") else (SERVER_EVENTS, PWA_EVENTS)
+    assert [name for name in mine if not files.search(name)] == []
+    assert [name for name in NOT_EVENTS + other if files.search(name)] == []
 
 
 _: Callable[..., Any] = run_cli

@@ -26,6 +26,10 @@ BUILD_HELP = (
     "dest_lat/dest_long), depart, arrive; hotels: location (or location_lat/location_long), check_in, check_out. "
     "Header case and spaces don't matter; other columns are ignored with one warning; --map renames your "
     "export's headers.\n\n"
+    "Times are ISO 8601 with or without an offset (2024-03-02T14:00:00+05:30, 2024-03-02 14:00) or Unix seconds. "
+    "A time without an offset is local: read in the row's tz cell, else --tz, else the map's defaults: tz:, else "
+    "in each airport's zone for flights given by from/to, else in Asia/Kolkata (the default zone). "
+    "A note on stderr names the zones used, once per run.\n\n"
     'A bad row is reported on stderr as "row N (line L)": N counts data rows (the header is not a row), L is the '
     "line in the file. The other rows still come out. Exit 0: every row built; 1: some rows bad (the good ones "
     "were written); 2: the file or map cannot be used (a required column missing, a mapped header not in the "
@@ -33,6 +37,7 @@ BUILD_HELP = (
     "[bold]Examples[/]\n\n"
     "  rapido build flight --csv missed-flights.csv -o events.jsonl\n"
     "  rapido build hotel --csv export.csv --map hotel-map.yaml | rapido validate -\n"
+    "  rapido build hotel --csv goa-hotels.csv --tz Asia/Kolkata -o events.jsonl\n"
     "  psql -c '\\copy (select * from missed) to stdout csv header' | rapido build flight --csv - > events.jsonl\n\n"
     "[bold]MAP.yaml[/] (rapido name: your header; defaults fill absent columns and empty cells)\n\n"
     "  columns:\n"
@@ -93,22 +98,44 @@ def build(
             show_default=False,
         ),
     ] = None,
+    tz: Annotated[
+        str | None,
+        typer.Option(
+            "--tz",
+            help="IANA zone of rows without a tz cell (attribute tz, and times without an offset); "
+            "beats the map's defaults: tz:.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Turn a booking export (CSV) into events, one JSON object per line."""
     import csv
 
+    from rapido_cli.build import check_tz
     from rapido_cli.csvbuild import REJECTS_COLUMN, BookingCsv, ColumnMap, open_csv
-    from rapido_cli.errors import ExitCode, UsageError
+    from rapido_cli.errors import ExitCode, FieldError, UsageError
     from rapido_cli.text import csv_safe
 
     if delimiter is not None:
         delimiter = {"\\t": "\t", "tab": "\t", "TAB": "\t"}.get(delimiter, delimiter)
         if len(delimiter) != 1:
             raise UsageError(f"--delimiter {delimiter!r}: expected one character", hint="e.g. --delimiter ';'")
+    if tz is not None:
+        try:
+            tz = check_tz(tz)
+        except FieldError as exc:
+            raise UsageError(f"--tz: {exc.reason}", hint=exc.hint) from None
     column_map = ColumnMap.load(map_path) if map_path is not None else None
     name = "<stdin>" if csv_path == "-" else csv_path
     with open_csv(csv_path, encoding) as stream:
-        reader = BookingCsv(stream, kind.value, column_map, name=name, delimiter=delimiter)  # type: ignore[arg-type]
+        reader = BookingCsv(
+            stream,
+            kind.value,  # type: ignore[arg-type]
+            column_map,
+            name=name,
+            delimiter=delimiter,
+            tz=tz,
+        )
         if reader.ignored:
             app.warn(
                 f"{name}: ignoring column{'s' if len(reader.ignored) > 1 else ''} "
@@ -141,8 +168,11 @@ def build(
                     why = "; ".join(p.describe() for p in result.problems)
                     writer.writerow([csv_safe(c) for c in [*cells, f"{result.where}: {why}"]])
 
-            counts = _emit(app, reader, out, on_bad)
+            local = LocalTimes()
+            counts = _emit(app, reader, out, on_bad, local)
     built, bad, rows = counts
+    if local and not app.quiet:
+        app.err.print(local.note(column_map.source if column_map is not None else None), markup=False)
     where = f" to {output}" if output not in (None, "-") else ""
     if rows == 0:
         app.warn(f"{name}: no data rows after the header")
@@ -157,8 +187,52 @@ def build(
         raise typer.Exit(int(ExitCode.DATA))
 
 
+class LocalTimes:
+    """Counts of times read without an offset, by zone and by where the zone came from (for one note)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str], int] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.counts)
+
+    def add(self, result: RowResult) -> None:
+        for t in result.local_times:
+            origin: str
+            if t.source == "tz":
+                origin = result.tz_origin or "column"
+            elif t.source == "airport":
+                origin = "airport"
+            else:
+                origin = "default"
+            key = (t.zone, origin)
+            self.counts[key] = self.counts.get(key, 0) + 1
+
+    def note(self, map_source: str | None) -> str:
+        """``note: 12 times without a UTC offset read in Asia/Kolkata (the default zone; ...)``."""
+        why = {
+            "column": "the row's tz",
+            "option": "--tz",
+            "map": f"defaults: tz: in {map_source or 'the map'}",
+            "airport": "the airport's zone",
+            "default": "the default zone; --tz ZONE or a tz column sets another",
+        }
+        parts = [
+            f"{n} in {zone} ({why[origin]})"
+            for (zone, origin), n in sorted(self.counts.items(), key=lambda kv: -kv[1])
+        ]
+        total = sum(self.counts.values())
+        return f"note: {total} time{'s' if total != 1 else ''} without a UTC offset read as local time: " + ", ".join(
+            parts
+        )
+
+
 def _emit(
-    app: AppContext, reader: BookingCsv, out: IO[str], on_bad: Callable[[RowResult], None] | None = None
+    app: AppContext,
+    reader: BookingCsv,
+    out: IO[str],
+    on_bad: Callable[[RowResult], None] | None = None,
+    local: LocalTimes | None = None,
 ) -> tuple[int, int, int]:
     """Write each good row's event to ``out``, report bad rows; return (built, bad, rows)."""
     from rapido_cli.csvbuild import event_line
@@ -177,6 +251,8 @@ def _emit(
                     _report_bad(app, reader.name, result, hints_shown)
                 continue
             assert result.event is not None
+            if local is not None:
+                local.add(result)
             line = event_line(result.event)
             key = hash(result.event["event"]["id"])
             notes = list(result.warnings)

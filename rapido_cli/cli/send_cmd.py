@@ -49,8 +49,11 @@ BOOKING_HELP = """Send a flight or hotel booking event built from flags.
 
 The event type follows --status (CONFIRMED → order.confirmed, CANCELLED → order.cancelled,
 MODIFIED → order.modified) unless --type says otherwise; hostStatus defaults to the status.
-Times are ISO 8601 with an offset, or Unix seconds; a time without offset is read in the
-airport's zone (flights) or --tz.
+
+Times (--depart/--arrive, --check-in/--check-out) are ISO 8601 with or without an offset
+(2024-03-02T14:00:00+05:30, 2024-03-02 14:00) or Unix seconds. A time without an offset is
+local: read in --tz; without --tz, in each airport's zone for a flight given by --from/--to,
+else in Asia/Kolkata (the default zone). A note on stderr names the zone used.
 
 [bold]Examples[/]
 
@@ -58,6 +61,8 @@ airport's zone (flights) or --tz.
       --from DEL --to BLR --depart 2024-02-17T13:30+05:30 --arrive 2024-02-17T16:15+05:30
   rapido send-booking hotel --user rapido_user_12345 --order-id HTL_BOOKING_XYZ789 --amount 12000 \\
       --status CANCELLED --location 28.6139,77.2090 --check-in 1708156800 --check-out 1708415200
+  rapido send-booking hotel --user rapido_user_12345 --order-id HTL_1 --amount 12000 \\
+      --location 15.4909,73.8278 --check-in "2024-03-02 14:00" --check-out "2024-03-04 11:00" --tz Asia/Kolkata
   rapido send-booking flight ... --dry-run --json
 """
 
@@ -91,7 +96,8 @@ def _read_structured(path: str, label: str) -> Any:
         import yaml
 
         try:
-            docs = [d for d in safeyaml.load_all(text) if d is not None]
+            # Read as validate reads it (timestamps stay strings): what is sent is what was validated.
+            docs = [d for d in safeyaml.load_all(text, dates_as_strings=True) if d is not None]
         except safeyaml.YamlLimitError as exc:
             raise UsageError(f"{name}:{exc.line}: not accepted: {exc}", hint="the document is too large") from None
         except yaml.YAMLError as exc:
@@ -128,13 +134,17 @@ def _parse_attrs(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def _check_event(app: AppContext, event: Any, skip: bool) -> None:
-    """Refuse to send what the API would reject; show warnings."""
-    from rapido_cli.errors import DataError
-    from rapido_cli.rules import check_server_event
+def _check_event(app: AppContext, event: Any, skip: bool) -> Any:
+    """Refuse to send what the API would reject; show warnings; return the event as it is sent.
 
+    Integral floats in integer fields (``start_time: 1708156800.0``) are valid and sent as ints.
+    """
+    from rapido_cli.errors import DataError
+    from rapido_cli.rules import check_server_event, normalize_server_event
+
+    event = normalize_server_event(event)
     if skip:
-        return
+        return event
     problems = check_server_event(event)
     for p in problems:
         if p.severity == "warning":
@@ -147,6 +157,7 @@ def _check_event(app: AppContext, event: Any, skip: bool) -> None:
             f"the event is invalid: {first.path or 'event'}: {first.message}{more}",
             hint="fix it (see `rapido validate FILE`), or pass --no-validate to let the server judge",
         )
+    return event
 
 
 def deliver(
@@ -253,6 +264,7 @@ def send(
     """Send one event."""
     from rapido_cli.build import event_id_for, make_event
     from rapido_cli.errors import DataError, UsageError
+    from rapido_cli.rules import normalize_server_event
 
     if file is not None:
         if user or type_ or attr or attrs:
@@ -260,7 +272,7 @@ def send(
         from rapido_cli.replay.source import read_event_file
 
         # The same readers and limits as replay and validate: one event, else "use rapido replay".
-        event = read_event_file(file)
+        event = normalize_server_event(read_event_file(file))  # before an id is derived from the content
         ev = event.get("event")
         if isinstance(ev, dict) and event_id:
             ev["id"] = event_id
@@ -277,7 +289,7 @@ def send(
             attributes.update(loaded)
         attributes.update(_parse_attrs(attr or []))
         event = make_event(user, type_, attributes, event_id)
-    _check_event(app, event, no_validate)
+    event = _check_event(app, event, no_validate)
     deliver(app, event, dry_run=dry_run, max_attempts=max_attempts, output_format=output_format)
 
 
@@ -296,7 +308,12 @@ def send_booking(
     ] = None,
     tz: Annotated[
         str | None,
-        typer.Option("--tz", help="IANA time zone (default: origin airport's, else Asia/Kolkata).", show_default=False),
+        typer.Option(
+            "--tz",
+            help="IANA zone of the booking (attribute tz) and of times without an offset "
+            "(default: each airport's for --from/--to, else Asia/Kolkata).",
+            show_default=False,
+        ),
     ] = None,
     host_status: Annotated[
         str | None, typer.Option("--host-status", help="hostStatus (default: the status).", show_default=False)
@@ -350,7 +367,7 @@ def send_booking(
     ] = None,
 ) -> None:
     """Send a flight or hotel booking event built from flags."""
-    from rapido_cli.build import booking_event
+    from rapido_cli.build import build_booking
     from rapido_cli.errors import FieldError, UsageError
 
     flight_only = {
@@ -385,13 +402,41 @@ def send_booking(
         "check_out": check_out,
     }
     try:
-        event = booking_event(kind.value, values)  # type: ignore[arg-type]
+        booking = build_booking(kind.value, values)  # type: ignore[arg-type]
     except FieldError as exc:
-        raise UsageError(f"--{exc.field.replace('_', '-')}: {exc.reason}", hint=exc.hint) from None
-    _check_event(app, event, False)
+        reason, hint = exc.render(_flag)
+        raise UsageError(f"{_flag(exc.field)}: {reason}", hint=hint) from None
+    if booking.local_times and not app.quiet:
+        app.err.print(_local_time_note(booking.local_times), markup=False)
+    event = _check_event(app, booking.event, False)
     deliver(
         app, event, dry_run=dry_run, max_attempts=max_attempts, service=f"{kind.value}s", output_format=output_format
     )
+
+
+#: Builder fields whose flag is not the field's name with dashes.
+_FIELD_FLAGS = {"user_id": "--user"}
+
+
+def _flag(field: str) -> str:
+    """The send-booking flag of a builder field: ``check_in`` -> ``--check-in``."""
+    return _FIELD_FLAGS.get(field, "--" + field.replace("_", "-"))
+
+
+def _local_time_note(times: Any) -> str:
+    """``note: --check-in, --check-out have no UTC offset: read in Asia/Kolkata (the default zone; ...)``."""
+    groups: dict[tuple[str, str, str | None], list[str]] = {}
+    for t in times:
+        groups.setdefault((t.zone, t.source, t.airport), []).append(_flag(t.field))
+    parts = []
+    for (zone, source, code), flags in groups.items():
+        why = {
+            "tz": "--tz",
+            "airport": f"the zone of {code}",
+            "default": "the default zone; --tz ZONE sets another",
+        }[source]
+        parts.append(f"{', '.join(flags)} read in {zone} ({why})")
+    return "note: times without a UTC offset: " + "; ".join(parts)
 
 
 def register(app: typer.Typer) -> None:

@@ -57,7 +57,7 @@ from rapido_cli.replay._rate import AdaptiveRate, RateLimiter
 from rapido_cli.replay.breaker import Breaker, signal_of
 from rapido_cli.replay.results import LineResult, StopReason, Summary, exit_code_for_failure
 from rapido_cli.replay.source import DocumentEvent, Format, prepare, read_document
-from rapido_cli.rules import Problem
+from rapido_cli.rules import Problem, normalize_server_event
 from rapido_cli.transport import Attempt, RetryPolicy, Sender, SenderFactory, classify, deliver, explain
 
 #: Lines longer than this are not read into memory whole: they are reported invalid and skipped.
@@ -568,6 +568,9 @@ class Replayer:
                     )
                     continue
                 assert eid is not None  # a valid event has an id
+                sent = normalize_server_event(obj)
+                if sent is not obj:  # 1.0 in an integer field: the normalised form is what is sent
+                    body = orjson.dumps(sent)
                 self._route(ids, checker, n, eid, etype, order, body, raw, size)
         except OSError as exc:
             self.read_error = f"{source}: read error: {exc.strerror or exc}"
@@ -628,6 +631,9 @@ class Replayer:
                     )
                     continue
                 assert eid is not None
+                sent = normalize_server_event(obj)
+                if sent is not obj:  # 1.0 in an integer field: the normalised form is what is sent
+                    body = orjson.dumps(sent)
                 self._route(ids, checker, n, eid, etype, order, body, body, len(body))
         except BaseException as exc:  # noqa: BLE001 - a bug: stop everything; run() re-raises it
             self._bug = exc

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import orjson
 
 from rapido_cli.rules import Severity
+from rapido_cli.safeyaml import event_loader_class
 
 BOM = b"\xef\xbb\xbf"
 _WS = WHITESPACE.match
@@ -298,10 +299,6 @@ def _member(text: str, pos: int, key: str) -> tuple[int, int] | None:
 # YAML: one document, a list, or several documents
 
 
-def _yaml_loader() -> Any:
-    import yaml
-
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 _DOC_START = re.compile(r"^---(?:[ \t\r]|$)", re.M)
@@ -321,7 +318,7 @@ def read_yaml(data: bytes) -> Iterator[Item]:
     offset_line = 0
     rest = text
     while True:
-        loader = _yaml_loader()(rest)
+        loader = event_loader_class()(rest)
         try:
             while loader.check_node():
                 node = loader.get_node()
