@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 import orjson
 
-from rapido_cli.models import (
+from rapido_cli.contract import (
     BOOKING_ATTRIBUTES,
     EVENT_TYPES,
     MAX_AMOUNT,
