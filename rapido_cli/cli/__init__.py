@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import importlib
 import os
-import re
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from rapido_cli._version import __version__
+from rapido_cli.cli.common import takes_globals
+from rapido_cli.cli.framework import RapidoCommand, RapidoGroup
 
 #: Modules that add commands (a missing one is skipped). The root listing orders and groups the
 #: commands by TASK_PANELS below, whatever the order here.
@@ -98,20 +100,29 @@ def _apply_task_panels(app: typer.Typer) -> None:
             info.rich_help_panel = TASK_PANELS[name]
 
 
-class _TaskOrderedGroup(TyperGroup):
-    """Lists commands in TASK_PANELS order (commands before groups otherwise), so panels read as a workflow."""
+def _use_rapido_classes(app: typer.Typer) -> None:
+    """Every command and group is built with the classes of :mod:`rapido_cli.cli.framework`."""
+    for command in app.registered_commands:
+        if command.cls in (None, TyperCommand):
+            command.cls = RapidoCommand
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            _use_rapido_classes(group.typer_instance)
+        if not isinstance(group.cls, type) or group.cls is TyperGroup:
+            group.cls = RapidoGroup
 
-    def list_commands(self, ctx: Any) -> list[str]:
-        names = super().list_commands(ctx)
-        order = {name: i for i, name in enumerate(TASK_PANELS)}
-        return sorted(names, key=lambda n: order.get(n, len(order)))
+
+class _RootGroup(RapidoGroup):
+    """Lists commands in TASK_PANELS order, so panels read as a workflow."""
+
+    command_order = tuple(TASK_PANELS)
 
 
 def build_app() -> typer.Typer:
     """Assemble the app from the command modules that exist."""
     app = typer.Typer(
         name="rapido",
-        cls=_TaskOrderedGroup,
+        cls=_RootGroup,
         help=HELP,
         invoke_without_command=True,
         rich_markup_mode="rich",
@@ -121,6 +132,7 @@ def build_app() -> typer.Typer:
     )
 
     @app.callback()
+    @takes_globals
     def _root(
         ctx: typer.Context,
         version: bool = typer.Option(
@@ -130,9 +142,7 @@ def build_app() -> typer.Typer:
         """Send, validate and replay Rapido server-to-server booking events."""
         # `rapido` alone is a request for the overview, not a usage error: print it, exit 0.
         if ctx.invoked_subcommand is None and not ctx.resilient_parsing:
-            text = ctx.get_help()  # the rich formatter prints it and returns ""
-            if text:
-                typer.echo(text)
+            typer.echo(ctx.get_help())
             raise typer.Exit()
 
     for name in COMMAND_MODULES:
@@ -144,74 +154,34 @@ def build_app() -> typer.Typer:
             continue
         module.register(app)
     _apply_task_panels(app)
+    _use_rapido_classes(app)
     return app
 
 
-_MARKUP = re.compile(r"\[/?[a-z #0-9_.=-]*\]")
+#: Options of the root and of groups that take a value (so the word after them is not a command).
+_VALUE_OPTIONS = frozenset({"-p", "--profile", "--config"})
 
 
-def _plain_help(text: str) -> str:
-    """Rich markup stripped from a completion hint, without importing rich."""
-    return _MARKUP.sub("", text)
-
-
-class _NothingToCoerce:
-    """Stands in for Typer's per-parameter coercer when the value is None (see ``_lazy_coercion``)."""
-
-    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
-        # Same as Typer's RuntimeParam.coerce for None.
-        return () if (param.multiple or param.nargs == -1) else None
-
-
-_NOTHING = _NothingToCoerce()
-_patched = False
-
-
-def _lazy_coercion(completing: bool) -> None:
-    """Keep pydantic out of runs that do not need it (``COMMAND --help``, tab completion).
-
-    Typer 0.29 coerces every parameter value through a pydantic ``TypeAdapter`` that it builds
-    on first use, even for an absent option (value None, where the result is just None/()).
-    Building the first adapter imports pydantic: ~50 ms on ``rapido send --help`` (the root's
-    ``--install-completion`` option is processed before the subcommand's ``--help``) and ~150 ms
-    on a completion. So: an absent value goes through a trivial coercer with Typer's own None
-    rule, and during completion (``ctx.resilient_parsing``) values stay raw strings: completion
-    needs only the words, and Click skips parameter callbacks in that mode anyway. zsh/fish
-    completion hints are stripped of markup with a regular expression instead of rich.
-    If Typer's internals move, this does nothing and the CLI is only slower.
-    """
-    global _patched
-    if _patched:
-        return
-    _patched = True
-    from typer import _completion_classes, core
-
-    param_cls = getattr(core, "_TyperParameter", None)
-    original = getattr(param_cls, "process_value", None)
-    if param_cls is None or original is None or not hasattr(param_cls, "get_runtime_param"):
-        return
-
-    def process_value(self: Any, ctx: Any, value: Any) -> Any:
-        if completing and ctx.resilient_parsing:
-            return value
-        if value is None and getattr(self, "_runtime_param", _NOTHING) is None:
-            self._runtime_param = _NOTHING
-            try:
-                return original(self, ctx, value)
-            finally:
-                self._runtime_param = None
-        return original(self, ctx, value)
-
-    param_cls.process_value = process_value
-    if completing and hasattr(_completion_classes, "_sanitize_help_text"):
-        _completion_classes._sanitize_help_text = _plain_help
+def _command_words(done: Sequence[str]) -> list[str]:
+    """The command words among completed words, skipping options and their values."""
+    words: list[str] = []
+    skip = False
+    for word in done:
+        if skip:
+            skip = False
+        elif word in _VALUE_OPTIONS:
+            skip = True
+        elif not word.startswith("-"):
+            words.append(word)
+    return words
 
 
 def _completed_command_word(environ: Mapping[str, str]) -> str | None:
-    """The command a completion request is inside of (``send`` in ``rapido send --type <TAB>``).
+    """The command a completion request is inside of (``send`` in ``rapido -p x send --type <TAB>``).
 
     None while the command word itself is being completed. Reads the protocol's variables:
     ``COMP_WORDS``/``COMP_CWORD`` (bash) or ``_TYPER_COMPLETE_ARGS`` (zsh, fish, PowerShell).
+    Values of ``-p``/``--config`` before the command are not commands.
     """
     if environ.get(COMPLETE_VAR, "").endswith("_bash"):
         words = environ.get("COMP_WORDS", "").split()
@@ -224,7 +194,8 @@ def _completed_command_word(environ: Mapping[str, str]) -> str | None:
         done = line.split()[1:]
         if done and not line.endswith(" "):
             done = done[:-1]
-    return next((w for w in done if not w.startswith("-")), None)
+    commands = _command_words(done)
+    return commands[0] if commands else None
 
 
 def _keep_only(app: typer.Typer, name: str) -> None:
@@ -236,14 +207,59 @@ def _keep_only(app: typer.Typer, name: str) -> None:
         app.registered_groups = groups
 
 
-def run() -> None:
-    """Entry point used by ``rapido`` and ``python -m rapido_cli``."""
+def _wants_json(args: Sequence[str]) -> bool:
+    """``--json`` among the options (before a ``--``): failures are then JSON on stdout too."""
+    for arg in args:
+        if arg == "--":
+            return False
+        if arg == "--json":
+            return True
+    return False
+
+
+def main(args: Sequence[str] | None = None) -> int:
+    """Run the command line with ``args`` (default: ``sys.argv[1:]``); return the exit code.
+
+    The one boundary for what the framework reports itself: a usage error (unknown command or
+    option, bad value, missing argument) is printed as ``error:``/``hint:`` lines on stderr, exit 2,
+    the same on a terminal or in a pipe; with ``--json`` the same error also goes to stdout as
+    ``{"ok": false, "error": {...}}``. Errors raised by commands are handled by their own
+    boundary (:func:`rapido_cli.cli.common.common_options`).
+    """
+    from rapido_cli.cli import framework
+    from rapido_cli.cli.common import write_error, write_json_error
+    from rapido_cli.errors import ExitCode
+
+    argv = list(sys.argv[1:] if args is None else args)
+    options = argv[: argv.index("--")] if "--" in argv else argv
+    framework.NO_COLOR_FLAG = "--no-color" in options
     completing = bool(os.environ.get(COMPLETE_VAR))
-    _lazy_coercion(completing=completing)
+    framework.install_light_coercion(completing=completing)
     app = build_app()
     if completing:
         # Building Click commands for all the others is most of what is left of a completion's cost.
         command = _completed_command_word(os.environ)
         if command is not None:
             _keep_only(app, command)
-    app(prog_name="rapido")
+    click_command = typer.main.get_command(app)
+    try:
+        result = click_command.main(args=argv, prog_name="rapido", standalone_mode=False)
+    except framework.NoArgsIsHelp as exc:
+        # `rapido profile`: the group's help, like `rapido` alone; not an error.
+        sys.stdout.write(getattr(exc, "ctx").get_help() + "\n")  # noqa: B009 - typed as BaseException
+        return 0
+    except framework.UsageError as exc:
+        message, hint = framework.describe_usage_error(exc, click_command, argv)
+        write_error(message, hint)
+        if _wants_json(options):
+            write_json_error(message, hint, ExitCode.USAGE)
+        return int(ExitCode.USAGE)
+    except framework.Abort:
+        write_error("interrupted", None)
+        return int(ExitCode.INTERRUPTED)
+    return result if isinstance(result, int) else 0
+
+
+def run() -> None:
+    """Entry point used by ``rapido`` and ``python -m rapido_cli``."""
+    sys.exit(main())
