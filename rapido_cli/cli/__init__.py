@@ -207,33 +207,11 @@ def _keep_only(app: typer.Typer, name: str) -> None:
         app.registered_groups = groups
 
 
-def _wants_json(args: Sequence[str]) -> bool:
-    """``--json`` among the options (before a ``--``): failures are then JSON on stdout too."""
-    for arg in args:
-        if arg == "--":
-            return False
-        if arg == "--json":
-            return True
-    return False
-
-
 def main(args: Sequence[str] | None = None) -> int:
-    """Run the command line with ``args`` (default: ``sys.argv[1:]``); return the exit code.
-
-    The one boundary for what the framework reports itself: a usage error (unknown command or
-    option, bad value, missing argument) is printed as ``error:``/``hint:`` lines on stderr, exit 2,
-    the same on a terminal or in a pipe; with ``--json`` the same error also goes to stdout as
-    ``{"ok": false, "error": {...}}``. Errors raised by commands are handled by their own
-    boundary (:func:`rapido_cli.cli.common.common_options`).
-    """
-    from rapido_cli.cli import framework
-    from rapido_cli.cli.common import write_error, write_json_error
-    from rapido_cli.errors import ExitCode
-
-    argv = list(sys.argv[1:] if args is None else args)
-    options = argv[: argv.index("--")] if "--" in argv else argv
-    framework.NO_COLOR_FLAG = "--no-color" in options
+    """Run the command line with ``args`` (default: ``sys.argv[1:]``); return the exit code."""
     completing = bool(os.environ.get(COMPLETE_VAR))
+    from rapido_cli.cli import framework
+
     framework.install_light_coercion(completing=completing)
     app = build_app()
     if completing:
@@ -241,22 +219,7 @@ def main(args: Sequence[str] | None = None) -> int:
         command = _completed_command_word(os.environ)
         if command is not None:
             _keep_only(app, command)
-    click_command = typer.main.get_command(app)
-    try:
-        result = click_command.main(args=argv, prog_name="rapido", standalone_mode=False)
-    except framework.NoArgsIsHelp as exc:
-        # `rapido profile`: the group's help, like `rapido` alone; not an error.
-        sys.stdout.write(getattr(exc, "ctx").get_help() + "\n")  # noqa: B009 - typed as BaseException
-        return 0
-    except framework.UsageError as exc:
-        message, hint = framework.describe_usage_error(exc, click_command, argv)
-        write_error(message, hint)
-        if _wants_json(options):
-            write_json_error(message, hint, ExitCode.USAGE)
-        return int(ExitCode.USAGE)
-    except framework.Abort:
-        write_error("interrupted", None)
-        return int(ExitCode.INTERRUPTED)
+    result = typer.main.get_command(app).main(args=args, prog_name="rapido", standalone_mode=False)
     return result if isinstance(result, int) else 0
 
 

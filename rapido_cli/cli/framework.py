@@ -273,6 +273,50 @@ class RapidoGroup(TyperGroup):
 
         formatter.write(render_help(self, ctx))
 
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run, being the boundary for what the framework reports itself.
+
+        A usage error (unknown command or option, bad value, missing argument) is printed as
+        ``error:``/``hint:`` lines on stderr, exit 2, the same on a terminal or in a pipe; with
+        ``--json`` the same error also goes to stdout as ``{"ok": false, "error": {...}}``. Errors
+        raised by commands are handled by their own boundary (``common_options``).
+        """
+        global NO_COLOR_FLAG
+        from rapido_cli.cli.common import write_error, write_json_error
+
+        argv = list(sys.argv[1:] if args is None else args)
+        options = argv[: argv.index("--")] if "--" in argv else argv
+        NO_COLOR_FLAG = "--no-color" in options
+        code: int
+        try:
+            result = super().main(
+                args=argv, prog_name=prog_name, complete_var=complete_var, standalone_mode=False, **extra
+            )
+            code = result if isinstance(result, int) else 0
+        except NoArgsIsHelp as exc:
+            # `rapido profile`: the group's help, like `rapido` alone; not an error.
+            sys.stdout.write(getattr(exc, "ctx").get_help() + "\n")  # noqa: B009 - typed as BaseException
+            code = 0
+        except UsageError as exc:
+            message, hint = describe_usage_error(exc, self, argv)
+            write_error(message, hint)
+            if "--json" in options:
+                write_json_error(message, hint, 2)
+            code = 2
+        except Abort:
+            write_error("interrupted", None)
+            code = 130
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
     def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
         name = args[0]
         command = self.get_command(ctx, name)

@@ -151,8 +151,8 @@ def _keyring_call(what: str, fn: Any, timeout: float | None, no_backend_hint: st
         raise ConfigError(
             f"the keyring backend {backend.__module__}.{backend.__qualname__} failed to {what}: "
             f"{type(exc).__name__} (its message is not shown: it may hold the key)",
-            hint=f"set {KEY_ENV} or use `key: env:VAR` / `key: file:PATH`; or choose another backend "
-            "(PYTHON_KEYRING_BACKEND, `keyring --list-backends`)",
+            hint=f"set {KEY_ENV}, or keep the key elsewhere: `rapido profile set NAME key env:VAR` (or file:PATH); "
+            "or choose another backend (PYTHON_KEYRING_BACKEND, `keyring --list-backends`)",
         ) from None
 
 
@@ -164,7 +164,7 @@ def keyring_get(profile: str, timeout: float | None = None) -> str | None:
         "read the key",
         lambda: keyring.get_password(KEYRING_SERVICE, profile),
         timeout,
-        f"set {KEY_ENV}, or use `key: env:VAR` / `key: file:PATH` in the profile",
+        f"set {KEY_ENV}, or keep the key elsewhere: `rapido profile set {profile} key env:VAR` (or file:PATH)",
     )
     return value
 
@@ -177,7 +177,7 @@ def keyring_set(profile: str, key: str, timeout: float | None = None) -> None:
         "store the key",
         lambda: keyring.set_password(KEYRING_SERVICE, profile, key),
         timeout,
-        "use `key: env:VAR` or `key: file:PATH` (chmod 600) in the profile instead",
+        f"keep the key elsewhere: `rapido profile set {profile} key file:PATH` (chmod 600) or `... key env:VAR`",
     )
 
 
@@ -240,7 +240,7 @@ def read_key(spec: str, profile: str, environ: Mapping[str, str], config_path: P
         if not value.strip():
             raise ConfigError(
                 f"profile '{profile}' reads its key from ${var}, which is not set",
-                hint=f"export {var}=... (or change `key:` in {config_path})",
+                hint=f"export {var}=..., or change where the key is: `rapido profile set {profile} key keyring`",
             )
         return check_key_value(value, f"${var}"), f"env:{var}"
     if spec.startswith("command:"):
@@ -258,7 +258,9 @@ def read_key(spec: str, profile: str, environ: Mapping[str, str], config_path: P
             value = path.read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             raise ConfigError(
-                f"key file {path} does not exist", hint=f"create it (chmod 600) or fix `key:` in {config_path}"
+                f"key file {path} does not exist",
+                hint=f"write it with `rapido profile set-key {profile}`, or point elsewhere: "
+                f"`rapido profile set {profile} key file:PATH`",
             ) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read key file {path}: {exc.__class__.__name__}") from None
@@ -323,3 +325,30 @@ def _kill_group(proc: subprocess.Popen[bytes] | None) -> None:
     except ProcessLookupError:
         pass
     proc.communicate()
+
+
+def store_in_keyring(profile: str, key: Secret, timeout: float | None = None) -> None:
+    """Store ``key`` for ``profile`` in the keyring and read it back.
+
+    Some backends accept a write and keep nothing (a misconfigured chainer): a key that does not
+    come back is a ConfigError, not a silent success.
+    """
+    keyring_set(profile, key.reveal(), timeout)
+    if keyring_get(profile, timeout) != key.reveal():
+        raise ConfigError(
+            "the keyring accepted the key but does not return it", hint="check the keyring backend (keyring --list)"
+        )
+
+
+def key_file_path(spec: str, config_path: Path) -> Path:
+    """The file a ``file:PATH`` key source names (relative paths are relative to the profiles file)."""
+    path = Path(os.path.expandvars(spec.strip()[5:].strip())).expanduser()
+    return path if path.is_absolute() else config_path.parent / path
+
+
+def write_key_file(path: Path, key: Secret) -> None:
+    """Write ``key`` to ``path``: atomically, mode 0600, never through a link."""
+    from rapido_cli.fs import atomic_write
+
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    atomic_write(path, key.reveal() + "\n")

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rapido_cli.contract import SERVICES
 from rapido_cli.errors import ConfigError, RapidoError, UsageError
-from rapido_cli.models import SERVICES
 from rapido_cli.profiles.keys import KEY_ENV, Secret, check_key_value, read_key
 from rapido_cli.profiles.store import DEFAULTS, default_config_path, is_key_source, load_profiles_file
 from rapido_cli.profiles.urlpolicy import check_base_url
@@ -98,7 +98,12 @@ class ResolvedProfile:
             where = f"profile '{self.name}' in {self.config_path}" if self.in_file else f"profile '{self.name}'"
             raise ConfigError(
                 f"{where} has no {', '.join(missing)}",
-                hint=f"run `rapido profile add {self.name} ...`, set {envs}, or try --sandbox",
+                hint=(
+                    f"run `rapido profile set {self.name} {missing[0]} VALUE`"
+                    if self.in_file
+                    else f"run `rapido profile add {self.name} ...`"
+                )
+                + f", set {envs}, or try --sandbox",
             )
         if self.key is None:
             raise self.key_error or ConfigError(
@@ -150,6 +155,16 @@ def _coerce(name: str, raw: Any, where: str) -> Any:
             raise ConfigError(f"{where}: service must be one of {', '.join(SERVICES)}, got {raw!r}")
         return value
     return str(raw).strip()
+
+
+def checked_base_url(url: str, allow_http: bool, profile: str) -> list[str]:
+    """:func:`check_base_url`, its hint naming the command that changes the profile."""
+    try:
+        return check_base_url(url, allow_http)
+    except ConfigError as exc:
+        if "plain http" in exc.message:
+            exc.hint = f"use https://, or if you really mean it: `rapido profile set {profile} allow_http true`"
+        raise
 
 
 def resolve_profile(
@@ -216,7 +231,7 @@ def resolve_profile(
 
     base = res.get("base_url")
     if base and check_url:
-        res.warnings.extend(check_base_url(base, bool(res.get("allow_http"))))
+        res.warnings.extend(checked_base_url(base, bool(res.get("allow_http")), prof_name))
 
     if env.get(KEY_ENV, "").strip():
         res.key_spec = Value(KEY_ENV, f"env:{KEY_ENV}")
