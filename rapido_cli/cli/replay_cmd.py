@@ -392,10 +392,8 @@ def replay(
         replayer = Replayer(target, options, journal=jr, on_result=reporter.on_result)
         if not app.quiet:
             mode = "dry run of" if dry_run else "replaying"
-            pace = (
-                ""
-                if options.rate is None
-                else (", rate auto" if options.rate == "auto" else f", rate {float(options.rate):g}/s")
+            pace = "" if options.rate is None else (
+                ", rate auto" if options.rate == "auto" else f", rate {float(options.rate):g}/s"
             )
             where = "" if dry_run else f" in flight: {concurrency}{pace}"
             app.err.print(
