@@ -120,6 +120,9 @@ class _RootGroup(RapidoGroup):
 
 def build_app() -> typer.Typer:
     """Assemble the app from the command modules that exist."""
+    from rapido_cli.cli.framework import install_light_coercion
+
+    install_light_coercion(completing=False)  # no-op when main() installed it for a completion
     app = typer.Typer(
         name="rapido",
         cls=_RootGroup,
