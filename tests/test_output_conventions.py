@@ -92,10 +92,12 @@ def run(
     )
 
 
-def run_in_pty(args: list[str], env: dict[str, str], stderr_piped: bool = False) -> tuple[int, str, str]:
+def run_in_pty(
+    args: list[str], env: dict[str, str], stderr_piped: bool = False, columns: int = 160
+) -> tuple[int, str, str]:
     """Run with stdout (and stderr unless ``stderr_piped``) on a pseudo-terminal; return code, tty text, stderr."""
     master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 160, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
     proc = subprocess.Popen(
         [sys.executable, "-m", "rapido_cli", *args],
         stdin=subprocess.DEVNULL,

@@ -365,7 +365,8 @@ def param_label(param: Any) -> str:
         return "value"
     opts = [o for o in getattr(param, "opts", []) if o.startswith("--")] or list(getattr(param, "opts", []))
     if is_argument(param) or not opts:
-        return str(param.metavar or metavar_for(param) or str(param.name).upper())
+        word = str(param.metavar or metavar_for(param) or "")
+        return word if word and "|" not in word else str(param.name).upper()
     return str(opts[0])
 
 
@@ -434,7 +435,7 @@ def describe_usage_error(exc: Any, root: Any = None, argv: Sequence[str] = ()) -
         label = param_label(param)
         return f"missing {kind} {label}", _usage_hint(ctx)
     if isinstance(exc, HintedBadParameter):
-        return f"{param_label(exc.param)}: {exc.message}", exc.hint
+        return f"{param_label(exc.param)}: {exc.message}", exc.hint or _help_hint(ctx)
     if isinstance(exc, BadParameter):
         label = param_label(exc.param) if exc.param is not None else "value"
         return f"{label}: {_plain(exc.message)}", _help_hint(ctx)
