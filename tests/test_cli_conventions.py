@@ -182,6 +182,13 @@ def test_examples_are_intact_at_80_columns(cli, path: tuple[str, ...], cmd: Any)
         assert example in out, f"example broken at 80 columns: {example!r}"
 
 
+@pytest.mark.parametrize(("path", "cmd"), ALL, ids=lambda v: " ".join(v) or "rapido" if isinstance(v, tuple) else "")
+def test_examples_fit_80_columns(path: tuple[str, ...], cmd: Any) -> None:
+    """So an 80-column terminal shows each example line as written (continued with a backslash)."""
+    for example in _examples(cmd.help):
+        assert len(example) <= 80, f"{len(example)} columns: {example!r}"
+
+
 def test_examples_are_intact_on_an_80_column_terminal() -> None:
     env = clean_env()
     code, out, _ = run_in_pty(["send-booking", "--help"], env, columns=80)

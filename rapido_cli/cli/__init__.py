@@ -64,13 +64,16 @@ HELP = """Send, validate and replay Rapido server-to-server booking events.
   rapido profile add staging --base-url https://partner-staging.example.com \\
       --client-id acme-travel --app-id acme-pwa --service flights
   rapido profile set-key staging && rapido doctor
-  rapido send-booking flight --user rapido_user_12345 --order-id FL_1 --amount 8500 \\
-      --from DEL --to BLR --depart 2024-02-17T13:30+05:30 --arrive 2024-02-17T16:15+05:30
-  rapido build flight --csv export.csv > events.jsonl && rapido replay events.jsonl
+  rapido send-booking flight --user rapido_user_12345 --order-id FL_1 \\
+      --amount 8500 --from DEL --to BLR \\
+      --depart 2024-02-17T13:30+05:30 --arrive 2024-02-17T16:15+05:30
+  rapido build flight --csv export.csv > events.jsonl
+  rapido replay events.jsonl
 
-Run [bold]rapido COMMAND --help[/] for options and examples. Add [bold]--sandbox[/] to try any
-sending command against a local receiver: nothing reaches Rapido.
-Tab completion: [bold]rapido --install-completion[/], or see completions/ in the project.
+Run [bold]rapido COMMAND --help[/] for options and examples. Global options go before or after
+the command name (the later one wins). Add [bold]--sandbox[/] to a sending command to try it
+against a local receiver: nothing reaches Rapido. Tab completion: [bold]rapido --install-completion[/],
+or see completions/ in the project.
 """
 
 
