@@ -30,7 +30,8 @@ Exit codes: 0 all delivered or already delivered · 1 invalid or rejected events
 
   rapido replay events.jsonl --concurrency 16 --dead-letter failed.jsonl
 
-  rapido build flight --csv export.csv | rapido replay - --rate auto --json > replay.log
+  rapido build flight --csv export.csv \\
+      | rapido replay - --rate auto --json > replay.log
 
   rapido replay backfill.jsonl --dry-run --sandbox
 """

@@ -54,10 +54,12 @@ airport's zone (flights) or --tz.
 
 [bold]Examples[/]
 
-  rapido send-booking flight --user rapido_user_12345 --order-id FL_BOOKING_ABC123 --amount 8500 \\
-      --from DEL --to BLR --depart 2024-02-17T13:30+05:30 --arrive 2024-02-17T16:15+05:30
-  rapido send-booking hotel --user rapido_user_12345 --order-id HTL_BOOKING_XYZ789 --amount 12000 \\
-      --status CANCELLED --location 28.6139,77.2090 --check-in 1708156800 --check-out 1708415200
+  rapido send-booking flight --user rapido_user_12345 \\
+      --order-id FL_BOOKING_ABC123 --amount 8500 --from DEL --to BLR \\
+      --depart 2024-02-17T13:30+05:30 --arrive 2024-02-17T16:15+05:30
+  rapido send-booking hotel --user rapido_user_12345 \\
+      --order-id HTL_BOOKING_XYZ789 --amount 12000 --status CANCELLED \\
+      --location 28.6139,77.2090 --check-in 1708156800 --check-out 1708415200
   rapido send-booking flight ... --dry-run --json
 """
 
