@@ -369,14 +369,17 @@ def check_key(res: ResolvedProfile) -> Check:
     return Check("key", "client key", "fail", err.message + backend, hint=err.hint, data=data)
 
 
-def check_url(url: str | None, allow_http: bool) -> Check:
+def check_url(url: str | None, allow_http: bool, profile: str = "NAME") -> Check:
     """Is ``base_url`` an https URL (or http to loopback, or http with ``allow_http``)?"""
     if not url:
         return Check("url", "base URL", "skip", "no base_url")
     try:
         warnings = check_base_url(url, allow_http)
     except ConfigError as exc:
-        return Check("url", "base URL", "fail", exc.message, hint=exc.hint, data={"url": url})
+        hint = exc.hint
+        if "plain http" in exc.message:
+            hint = f"use https://, or if you really mean it: `rapido profile set {profile} allow_http true`"
+        return Check("url", "base URL", "fail", exc.message, hint=hint, data={"url": url})
     parts = urlsplit(url)
     data = {"url": url, "scheme": parts.scheme, "host": parts.hostname, "port": _port(url)}
     if warnings:
@@ -636,8 +639,8 @@ def check_tls(
             hint = "the server's certificate has expired: tell the server's operators (or check your clock)"
         else:
             hint = (
-                "set `ca_bundle: /path/to/ca.pem` in the profile (or SSL_CERT_FILE) to the CA that issued the "
-                "server's certificate; behind a TLS-inspecting corporate proxy, that is the proxy's CA"
+                "trust the CA that issued the server's certificate: `rapido profile set NAME ca_bundle "
+                "/path/to/ca.pem` (or SSL_CERT_FILE); behind a TLS-inspecting corporate proxy, that is the proxy's CA"
             )
         return Check("tls", "TLS", "fail", summary, hint=hint, data={**data, "error": reason})
     except ssl.SSLError as exc:
@@ -907,7 +910,7 @@ def run_checks(
     add(check_key(resolved))
 
     url = resolved.get("base_url")
-    url_row = add(check_url(url, bool(resolved.get("allow_http"))))
+    url_row = add(check_url(url, bool(resolved.get("allow_http")), resolved.name))
     if url_row.failed or not url:
         return skip_rest("no usable base_url")
 

@@ -205,8 +205,8 @@ def deliver(
         )
     if result.outcome == "untrusted":
         app.err.print(
-            "hint: set `ca_bundle` in the profile (or SSL_CERT_FILE) to the CA that signed the server's "
-            "certificate; `rapido doctor` shows which trust store is used",
+            f"hint: trust the CA that signed the server's certificate: `rapido profile set {profile.name} "
+            "ca_bundle /path/to/ca.pem` (or SSL_CERT_FILE); `rapido doctor` shows which trust store is used",
             markup=False,
         )
     if code:
