@@ -34,6 +34,21 @@ COMMAND_MODULES = (
     "rapido_cli.cli.sandbox_cmd",
 )
 
+#: The module of each known command: a run of one command imports and builds only that module
+#: (a command not listed here makes every module load, so a new module only costs start-up time).
+MODULE_OF: dict[str, str] = {
+    "send": "rapido_cli.cli.send",
+    "send-booking": "rapido_cli.cli.send",
+    "validate": "rapido_cli.cli.validate_cmd",
+    "schema": "rapido_cli.cli.validate_cmd",
+    "replay": "rapido_cli.cli.replay_cmd",
+    "build": "rapido_cli.cli.build_cmd",
+    "history": "rapido_cli.cli.history_cmd",
+    "profile": "rapido_cli.cli.profile_cmd",
+    "doctor": "rapido_cli.cli.doctor_cmd",
+    "sandbox": "rapido_cli.cli.sandbox_cmd",
+}
+
 #: The root listing groups commands by task, in this order; this table is the one place that says
 #: which. A command not named here keeps the panel its module gave it, after the known ones.
 PANEL_SEND = "Send events"
@@ -121,8 +136,8 @@ class _RootGroup(RapidoGroup):
     command_order = tuple(TASK_PANELS)
 
 
-def build_app() -> typer.Typer:
-    """Assemble the app from the command modules that exist."""
+def build_app(only: str | None = None) -> typer.Typer:
+    """Assemble the app from the command modules that exist (only the one of command ``only``, if known)."""
     from rapido_cli.cli.framework import install_light_coercion
 
     install_light_coercion(completing=False)  # no-op when main() installed it for a completion
@@ -151,7 +166,8 @@ def build_app() -> typer.Typer:
             typer.echo(ctx.get_help())
             raise typer.Exit()
 
-    for name in COMMAND_MODULES:
+    modules = [MODULE_OF[only]] if only in MODULE_OF else COMMAND_MODULES
+    for name in modules:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -204,6 +220,12 @@ def _completed_command_word(environ: Mapping[str, str]) -> str | None:
     return commands[0] if commands else None
 
 
+def _first_command(argv: Sequence[str]) -> str | None:
+    """The command word of a command line, when it names a command (else None: build them all)."""
+    words = _command_words(argv[: argv.index("--")] if "--" in argv else argv)
+    return words[0] if words and words[0] in MODULE_OF else None
+
+
 def _keep_only(app: typer.Typer, name: str) -> None:
     """Drop every command but ``name`` (if the app has it): a completion inside one command needs no other."""
     commands = [c for c in app.registered_commands if _command_name(c) == name]
@@ -219,13 +241,13 @@ def main(args: Sequence[str] | None = None) -> int:
     from rapido_cli.cli import framework
 
     framework.install_light_coercion(completing=completing)
-    app = build_app()
-    if completing:
-        # Building Click commands for all the others is most of what is left of a completion's cost.
-        command = _completed_command_word(os.environ)
-        if command is not None:
-            _keep_only(app, command)
-    result = typer.main.get_command(app).main(args=args, prog_name="rapido", standalone_mode=False)
+    argv = list(sys.argv[1:] if args is None else args)
+    # Building Click commands for all the others is most of what is left of a start-up's cost.
+    command = _completed_command_word(os.environ) if completing else _first_command(argv)
+    app = build_app(only=command)
+    if command is not None:
+        _keep_only(app, command)
+    result = typer.main.get_command(app).main(args=argv, prog_name="rapido", standalone_mode=False)
     return result if isinstance(result, int) else 0
 
 
