@@ -77,7 +77,8 @@ def test_set_keeps_comments_and_order(cli, cfg: Path) -> None:
     res = cli("profile", "set", "staging", "timeout", "10")
     assert res.exit_code == 0, res.output
     text = cfg.read_text(encoding="utf-8")
-    for comment in ("# Rapido profiles", "# the one used without --profile", "# The partner test", "# from the onboarding"):
+    comments = ("# Rapido profiles", "# the one used without --profile", "# The partner test", "# from the onboarding")
+    for comment in comments:
         assert comment in text
     assert text.index("staging:") < text.index("prod:")
     assert yaml.safe_load(text)["profiles"]["staging"]["timeout"] == 10.0
