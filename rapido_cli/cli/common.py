@@ -85,9 +85,6 @@ def complete_profile(ctx: typer.Context, incomplete: str) -> list[str]:
     return sorted(str(n) for n in profiles if str(n).startswith(incomplete))
 
 
-# Kept for modules written against the earlier name.
-_complete_profile = complete_profile
-
 PROFILE_HELP = "Profile to use (default: the file's `default`, else 'default'); env RAPIDO_PROFILE."
 CONFIG_HELP = "Profiles file (default: <user config dir>/rapido/profiles.yaml); env RAPIDO_CONFIG."
 JSON_HELP = "Machine output on stdout: one JSON document (JSON Lines when streaming); errors too."
@@ -175,41 +172,18 @@ def merge_globals(ctx: Any, given: Mapping[str, Any]) -> GlobalOptions:
     return options
 
 
-def takes_globals(func: F) -> F:
-    """For a root or group callback ``func(ctx, ...)``: accept the global options (with their
-    environment variables at the root) and record them for the command that follows."""
+def _recording(func: F, params: list[inspect.Parameter]) -> F:
+    """``func`` with the global options ``params`` added to its signature; their values are recorded
+    in the invocation's :class:`GlobalOptions` instead of being passed on."""
     sig = inspect.signature(func, eval_str=True)
     own = list(sig.parameters.values())
-    names = tuple(p.name for p in ROOT_GLOBALS)
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        given = {name: kwargs.pop(name, None) for name in names}
-        from rapido_cli.cli.framework import get_current_context
-
-        merge_globals(get_current_context(silent=True), given)
-        return func(*args, **kwargs)
-
-    wrapper.__signature__ = sig.replace(parameters=[*own, *ROOT_GLOBALS])  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *ROOT_GLOBALS]}
-    if sig.return_annotation is not inspect.Signature.empty:
-        wrapper.__annotations__["return"] = sig.return_annotation
-    return wrapper  # type: ignore[return-value]
-
-
-def group_globals(func: F) -> F:
-    """Like :func:`takes_globals` for a group (``rapido profile -p x list``): no environment variables."""
-    sig = inspect.signature(func, eval_str=True)
-    own = list(sig.parameters.values())
-    params = [p for p in _COMMON if p.name != "sandbox"]
     names = tuple(p.name for p in params)
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        given = {name: kwargs.pop(name, None) for name in names}
         from rapido_cli.cli.framework import get_current_context
 
-        merge_globals(get_current_context(silent=True), given)
+        merge_globals(get_current_context(silent=True), {name: kwargs.pop(name, None) for name in names})
         return func(*args, **kwargs)
 
     wrapper.__signature__ = sig.replace(parameters=[*own, *params])  # type: ignore[attr-defined]
@@ -217,6 +191,20 @@ def group_globals(func: F) -> F:
     if sig.return_annotation is not inspect.Signature.empty:
         wrapper.__annotations__["return"] = sig.return_annotation
     return wrapper  # type: ignore[return-value]
+
+
+def takes_globals(func: F) -> F:
+    """For the root callback ``func(ctx, ...)``: accept the global options (with their environment
+    variables) before the command name, and record them for the command that follows."""
+    return _recording(func, ROOT_GLOBALS)
+
+
+def group_globals(func: F) -> F:
+    """Like :func:`takes_globals` for a group (``rapido profile -p x list``): no environment variables."""
+    return _recording(func, [p for p in _COMMON if p.name != "sandbox"])
+
+
+_complete_profile = complete_profile  # the name modules used before
 
 
 @dataclass
