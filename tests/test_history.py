@@ -161,19 +161,30 @@ def test_filters(env: dict[str, str], journal: Path) -> None:
 
 
 def test_table_on_stdout_counts_on_stderr(env: dict[str, str], journal: Path) -> None:
-    res = rapido(env, "history")
+    res = rapido(env, "history", "--output-format", "table")
     assert res.returncode == 0, res.stderr
     lines = res.stdout.splitlines()
-    assert lines[0].split()[:3] == ["at", "(UTC)", "outcome"]
-    body = "\n".join(lines[2:])
+    assert lines[0].split()[:2] == ["EVENT", "ID"]
+    body = "\n".join(lines[1:])
     assert body.index("evt_timeout") < body.index("evt_rejected") < body.index("evt_old_sent")
     assert "failed (rejected)" in body
-    assert "attributes.amount_total: must be a number" in body
-    assert "http://127.0.0.1:9999|acme" in body  # two targets: a target column
     assert "5 events: 2 sent, 2 failed, 1 invalid" in res.stderr
-    limited = rapido(env, "history", "--limit", "2")
-    assert len([ln for ln in limited.stdout.splitlines()[2:] if ln.strip()]) == 2
+    limited = rapido(env, "history", "--limit", "2", "--output-format", "table")
+    assert len([ln for ln in limited.stdout.splitlines()[1:] if ln.strip()]) == 2
     assert "showing the newest 2" in limited.stderr
+
+
+def test_piped_output_is_tab_separated_whole_values(env: dict[str, str], journal: Path) -> None:
+    res = rapido(env, "history")
+    assert res.returncode == 0, res.stderr
+    rows = [line.split("\t") for line in res.stdout.splitlines()]
+    assert [r[0] for r in rows] == ["evt_timeout", "line-sha256:0123456789abcdef", "evt_rejected", "evt_sent",
+                                    "evt_old_sent"]  # fmt: skip
+    assert all(len(r) == 10 for r in rows)
+    rejected = next(r for r in rows if r[0] == "evt_rejected")
+    assert rejected[1:4] == ["failed", "400", "1"] and rejected[7] == "rejected"
+    assert rejected[9] == "attributes.amount_total: must be a number"
+    assert next(r for r in rows if r[0] == "evt_timeout")[8] == "http://127.0.0.1:9999|acme"
 
 
 def test_export_writes_failed_events_ready_to_replay(env: dict[str, str], journal: Path, tmp_path: Path) -> None:

@@ -166,7 +166,7 @@ def test_no_backend_is_a_config_error_with_a_hint(cli, use_backend) -> None:
     write_cfg(cli.cfg)
     res = cli("profile", "set-key", input=TEST_KEY)
     assert res.exit_code == 3
-    assert "no keyring backend" in res.output and "key: file:PATH" in res.output
+    assert "no keyring backend" in res.output and "rapido profile set staging key file:PATH" in res.output
     res = cli(*SEND)
     assert res.exit_code == 3
     assert "RAPIDO_CLIENT_KEY" in res.output

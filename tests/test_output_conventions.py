@@ -92,10 +92,12 @@ def run(
     )
 
 
-def run_in_pty(args: list[str], env: dict[str, str], stderr_piped: bool = False) -> tuple[int, str, str]:
+def run_in_pty(
+    args: list[str], env: dict[str, str], stderr_piped: bool = False, columns: int = 160
+) -> tuple[int, str, str]:
     """Run with stdout (and stderr unless ``stderr_piped``) on a pseudo-terminal; return code, tty text, stderr."""
     master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 160, 0, 0))
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
     proc = subprocess.Popen(
         [sys.executable, "-m", "rapido_cli", *args],
         stdin=subprocess.DEVNULL,
@@ -265,7 +267,7 @@ def test_build_replay_history_json(tmp_path: Path) -> None:
     [
         pytest.param(["schema"], id="schema", marks=needs("schema")),
         pytest.param(["profile", "list", "--json"], id="profile-list", marks=needs("profile")),
-        pytest.param(["profile", "show", "--json", "--sandbox"], id="profile-show", marks=needs("profile")),
+        pytest.param(["profile", "show", "--json"], id="profile-show", marks=needs("profile")),
         pytest.param(["doctor", "--json", "--sandbox"], id="doctor", marks=needs("doctor")),
     ],
 )
@@ -283,9 +285,6 @@ def test_other_json_documents(args: list[str]) -> None:
     [
         pytest.param(["send", "--file", "does-not-exist.json"], 2, id="missing-file"),
         pytest.param(["send", "--user", "u1", "--type", "order.confirmed", "--sandbox"], 1, id="invalid-event"),
-        pytest.param(
-            ["send", "--user", "u1", "--type", "order.confirmed", "--sandbox", "--json"], 1, id="invalid-json"
-        ),
         pytest.param([*FLIGHT, "--bogus"], 2, id="unknown-option"),
         pytest.param(["send-booking", "boat", "--user", "u"], 2, id="bad-choice"),
         pytest.param(
@@ -328,8 +327,8 @@ def test_colour_on_a_terminal() -> None:
 
 @pytest.mark.parametrize(
     ("extra_args", "extra_env"),
-    [([], {"NO_COLOR": "1"}), (["--no-color"], {}), ([], {"NO_COLOR": ""})],
-    ids=["NO_COLOR", "--no-color", "NO_COLOR-empty"],
+    [([], {"NO_COLOR": "1"}), (["--no-color"], {}), (["--no-color"], {"NO_COLOR": ""})],
+    ids=["NO_COLOR", "--no-color", "--no-color-with-empty-NO_COLOR"],
 )
 def test_no_escape_codes_on_a_terminal_when_asked(extra_args: list[str], extra_env: dict[str, str]) -> None:
     code, out, _ = run_in_pty([*FLIGHT, "--sandbox", *extra_args], clean_env(**extra_env))
@@ -352,14 +351,30 @@ def test_error_colour_follows_stderr_not_stdout() -> None:
     assert colour_codes(out)
 
 
-def test_help_colour_on_a_terminal_and_not_with_no_color() -> None:
+def test_empty_no_color_is_ignored() -> None:
+    """no-color.org: NO_COLOR counts only when set to a non-empty value."""
+    code, out, _ = run_in_pty([*FLIGHT, "--sandbox"], clean_env(NO_COLOR=""))
+    assert code == 0, out
+    assert colour_codes(out)
+
+
+def test_errors_under_json_are_json_on_stdout_too() -> None:
+    proc = run(["send", "--user", "u1", "--type", "order.confirmed", "--sandbox", "--json"])
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: ")
+    doc = _one_document(proc.stdout)
+    assert isinstance(doc, dict) and doc["ok"] is False
+    assert doc["error"]["exit_code"] == 1 and doc["error"]["message"] in proc.stderr
+
+
+def test_help_style_on_a_terminal_and_not_with_no_color() -> None:
     code, out, _ = run_in_pty(["send-booking", "--help"], clean_env())
     assert code == 0
-    assert colour_codes(out)
+    assert ESC in out  # headings in bold
     code, out, _ = run_in_pty(["send-booking", "--help"], clean_env(NO_COLOR="1"))
     assert code == 0
     assert "Usage" in out
-    assert not colour_codes(out)
+    assert ESC not in out  # not even bold
 
 
 @needs("validate")

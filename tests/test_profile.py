@@ -180,8 +180,10 @@ def test_list_human_and_json(cli) -> None:
     cli("profile", "add", "ci", *ADD[3:], "--key", "file:/run/secrets/rapido")
     res = cli("profile", "list")
     assert res.exit_code == 0
-    lines = [ln for ln in res.output.splitlines() if " staging " in ln and "https://" in ln]
-    assert lines and lines[0].lstrip().startswith("*")
+    # Not a terminal: one profile per line, tab-separated, whole values.
+    lines = [ln.split("\t") for ln in res.stdout.splitlines() if "\tstaging\t" in ln]
+    assert lines and lines[0][0] == "*"
+    assert lines[0][2] == "https://partner-staging.example.com"
     assert "file:/run/secrets/rapido" in res.output
     doc = json.loads(cli("profile", "list", "--json").stdout)
     assert doc["default"] == "staging"

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import importlib
 import os
-import re
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from rapido_cli._version import __version__
+from rapido_cli.cli.common import takes_globals
+from rapido_cli.cli.framework import RapidoCommand, RapidoGroup
 
 #: Modules that add commands (a missing one is skipped). The root listing orders and groups the
 #: commands by TASK_PANELS below, whatever the order here.
@@ -33,6 +35,23 @@ COMMAND_MODULES = (
     "rapido_cli.cli.trigger_cmd",
     "rapido_cli.cli.tail_cmd",
 )
+
+#: The module of each known command: a run of one command imports and builds only that module
+#: (a command not listed here makes every module load, so a new module only costs start-up time).
+MODULE_OF: dict[str, str] = {
+    "send": "rapido_cli.cli.send_cmd",
+    "send-booking": "rapido_cli.cli.send_cmd",
+    "validate": "rapido_cli.cli.validate_cmd",
+    "schema": "rapido_cli.cli.validate_cmd",
+    "replay": "rapido_cli.cli.replay_cmd",
+    "build": "rapido_cli.cli.build_cmd",
+    "history": "rapido_cli.cli.history_cmd",
+    "profile": "rapido_cli.cli.profile_cmd",
+    "doctor": "rapido_cli.cli.doctor_cmd",
+    "sandbox": "rapido_cli.cli.sandbox_cmd",
+    "trigger": "rapido_cli.cli.trigger_cmd",
+    "tail": "rapido_cli.cli.tail_cmd",
+}
 
 #: The root listing groups commands by task, in this order; this table is the one place that says
 #: which. A command not named here keeps the panel its module gave it, after the known ones.
@@ -66,13 +85,16 @@ HELP = """Send, validate and replay Rapido server-to-server booking events.
   rapido profile add staging --base-url https://partner-staging.example.com \\
       --client-id acme-travel --app-id acme-pwa --service flights
   rapido profile set-key staging && rapido doctor
-  rapido send-booking flight --user rapido_user_12345 --order-id FL_1 --amount 8500 \\
-      --from DEL --to BLR --depart 2024-02-17T13:30+05:30 --arrive 2024-02-17T16:15+05:30
-  rapido build flight --csv export.csv > events.jsonl && rapido replay events.jsonl
+  rapido send-booking flight --user rapido_user_12345 --order-id FL_1 \\
+      --amount 8500 --from DEL --to BLR \\
+      --depart 2024-02-17T13:30+05:30 --arrive 2024-02-17T16:15+05:30
+  rapido build flight --csv export.csv > events.jsonl
+  rapido replay events.jsonl
 
-Run [bold]rapido COMMAND --help[/] for options and examples. Add [bold]--sandbox[/] to try any
-sending command against a local receiver: nothing reaches Rapido.
-Tab completion: [bold]rapido --install-completion[/], or see completions/ in the project.
+Run [bold]rapido COMMAND --help[/] for options and examples. Global options go before or after
+the command name (the later one wins). Add [bold]--sandbox[/] to a sending command to try it
+against a local receiver: nothing reaches Rapido. Tab completion: [bold]rapido --install-completion[/],
+or see completions/ in the project.
 """
 
 
@@ -102,20 +124,32 @@ def _apply_task_panels(app: typer.Typer) -> None:
             info.rich_help_panel = TASK_PANELS[name]
 
 
-class _TaskOrderedGroup(TyperGroup):
-    """Lists commands in TASK_PANELS order (commands before groups otherwise), so panels read as a workflow."""
+def _use_rapido_classes(app: typer.Typer) -> None:
+    """Every command and group is built with the classes of :mod:`rapido_cli.cli.framework`."""
+    for command in app.registered_commands:
+        if command.cls in (None, TyperCommand):
+            command.cls = RapidoCommand
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            _use_rapido_classes(group.typer_instance)
+        if not isinstance(group.cls, type) or group.cls is TyperGroup:
+            group.cls = RapidoGroup
 
-    def list_commands(self, ctx: Any) -> list[str]:
-        names = super().list_commands(ctx)
-        order = {name: i for i, name in enumerate(TASK_PANELS)}
-        return sorted(names, key=lambda n: order.get(n, len(order)))
+
+class _RootGroup(RapidoGroup):
+    """Lists commands in TASK_PANELS order, so panels read as a workflow."""
+
+    command_order = tuple(TASK_PANELS)
 
 
-def build_app() -> typer.Typer:
-    """Assemble the app from the command modules that exist."""
+def build_app(only: str | None = None) -> typer.Typer:
+    """Assemble the app from the command modules that exist (only the one of command ``only``, if known)."""
+    from rapido_cli.cli.framework import install_light_coercion
+
+    install_light_coercion(completing=False)  # no-op when main() installed it for a completion
     app = typer.Typer(
         name="rapido",
-        cls=_TaskOrderedGroup,
+        cls=_RootGroup,
         help=HELP,
         invoke_without_command=True,
         rich_markup_mode="rich",
@@ -125,6 +159,7 @@ def build_app() -> typer.Typer:
     )
 
     @app.callback()
+    @takes_globals
     def _root(
         ctx: typer.Context,
         version: bool = typer.Option(
@@ -134,12 +169,11 @@ def build_app() -> typer.Typer:
         """Send, validate and replay Rapido server-to-server booking events."""
         # `rapido` alone is a request for the overview, not a usage error: print it, exit 0.
         if ctx.invoked_subcommand is None and not ctx.resilient_parsing:
-            text = ctx.get_help()  # the rich formatter prints it and returns ""
-            if text:
-                typer.echo(text)
+            typer.echo(ctx.get_help())
             raise typer.Exit()
 
-    for name in COMMAND_MODULES:
+    modules = [MODULE_OF[only]] if only in MODULE_OF else COMMAND_MODULES
+    for name in modules:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -148,74 +182,34 @@ def build_app() -> typer.Typer:
             continue
         module.register(app)
     _apply_task_panels(app)
+    _use_rapido_classes(app)
     return app
 
 
-_MARKUP = re.compile(r"\[/?[a-z #0-9_.=-]*\]")
+#: Options of the root and of groups that take a value (so the word after them is not a command).
+_VALUE_OPTIONS = frozenset({"-p", "--profile", "--config"})
 
 
-def _plain_help(text: str) -> str:
-    """Rich markup stripped from a completion hint, without importing rich."""
-    return _MARKUP.sub("", text)
-
-
-class _NothingToCoerce:
-    """Stands in for Typer's per-parameter coercer when the value is None (see ``_lazy_coercion``)."""
-
-    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
-        # Same as Typer's RuntimeParam.coerce for None.
-        return () if (param.multiple or param.nargs == -1) else None
-
-
-_NOTHING = _NothingToCoerce()
-_patched = False
-
-
-def _lazy_coercion(completing: bool) -> None:
-    """Keep pydantic out of runs that do not need it (``COMMAND --help``, tab completion).
-
-    Typer 0.29 coerces every parameter value through a pydantic ``TypeAdapter`` that it builds
-    on first use, even for an absent option (value None, where the result is just None/()).
-    Building the first adapter imports pydantic: ~50 ms on ``rapido send --help`` (the root's
-    ``--install-completion`` option is processed before the subcommand's ``--help``) and ~150 ms
-    on a completion. So: an absent value goes through a trivial coercer with Typer's own None
-    rule, and during completion (``ctx.resilient_parsing``) values stay raw strings: completion
-    needs only the words, and Click skips parameter callbacks in that mode anyway. zsh/fish
-    completion hints are stripped of markup with a regular expression instead of rich.
-    If Typer's internals move, this does nothing and the CLI is only slower.
-    """
-    global _patched
-    if _patched:
-        return
-    _patched = True
-    from typer import _completion_classes, core
-
-    param_cls = getattr(core, "_TyperParameter", None)
-    original = getattr(param_cls, "process_value", None)
-    if param_cls is None or original is None or not hasattr(param_cls, "get_runtime_param"):
-        return
-
-    def process_value(self: Any, ctx: Any, value: Any) -> Any:
-        if completing and ctx.resilient_parsing:
-            return value
-        if value is None and getattr(self, "_runtime_param", _NOTHING) is None:
-            self._runtime_param = _NOTHING
-            try:
-                return original(self, ctx, value)
-            finally:
-                self._runtime_param = None
-        return original(self, ctx, value)
-
-    param_cls.process_value = process_value
-    if completing and hasattr(_completion_classes, "_sanitize_help_text"):
-        _completion_classes._sanitize_help_text = _plain_help
+def _command_words(done: Sequence[str]) -> list[str]:
+    """The command words among completed words, skipping options and their values."""
+    words: list[str] = []
+    skip = False
+    for word in done:
+        if skip:
+            skip = False
+        elif word in _VALUE_OPTIONS:
+            skip = True
+        elif not word.startswith("-"):
+            words.append(word)
+    return words
 
 
 def _completed_command_word(environ: Mapping[str, str]) -> str | None:
-    """The command a completion request is inside of (``send`` in ``rapido send --type <TAB>``).
+    """The command a completion request is inside of (``send`` in ``rapido -p x send --type <TAB>``).
 
     None while the command word itself is being completed. Reads the protocol's variables:
     ``COMP_WORDS``/``COMP_CWORD`` (bash) or ``_TYPER_COMPLETE_ARGS`` (zsh, fish, PowerShell).
+    Values of ``-p``/``--config`` before the command are not commands.
     """
     if environ.get(COMPLETE_VAR, "").endswith("_bash"):
         words = environ.get("COMP_WORDS", "").split()
@@ -228,7 +222,14 @@ def _completed_command_word(environ: Mapping[str, str]) -> str | None:
         done = line.split()[1:]
         if done and not line.endswith(" "):
             done = done[:-1]
-    return next((w for w in done if not w.startswith("-")), None)
+    commands = _command_words(done)
+    return commands[0] if commands else None
+
+
+def _first_command(argv: Sequence[str]) -> str | None:
+    """The command word of a command line, when it names a command (else None: build them all)."""
+    words = _command_words(argv[: argv.index("--")] if "--" in argv else argv)
+    return words[0] if words and words[0] in MODULE_OF else None
 
 
 def _keep_only(app: typer.Typer, name: str) -> None:
@@ -240,14 +241,22 @@ def _keep_only(app: typer.Typer, name: str) -> None:
         app.registered_groups = groups
 
 
+def main(args: Sequence[str] | None = None) -> int:
+    """Run the command line with ``args`` (default: ``sys.argv[1:]``); return the exit code."""
+    completing = bool(os.environ.get(COMPLETE_VAR))
+    from rapido_cli.cli import framework
+
+    framework.install_light_coercion(completing=completing)
+    argv = list(sys.argv[1:] if args is None else args)
+    # Building Click commands for all the others is most of what is left of a start-up's cost.
+    command = _completed_command_word(os.environ) if completing else _first_command(argv)
+    app = build_app(only=command)
+    if command is not None:
+        _keep_only(app, command)
+    result = typer.main.get_command(app).main(args=argv, prog_name="rapido", standalone_mode=False)
+    return result if isinstance(result, int) else 0
+
+
 def run() -> None:
     """Entry point used by ``rapido`` and ``python -m rapido_cli``."""
-    completing = bool(os.environ.get(COMPLETE_VAR))
-    _lazy_coercion(completing=completing)
-    app = build_app()
-    if completing:
-        # Building Click commands for all the others is most of what is left of a completion's cost.
-        command = _completed_command_word(os.environ)
-        if command is not None:
-            _keep_only(app, command)
-    app(prog_name="rapido")
+    sys.exit(main())

@@ -26,7 +26,8 @@ failed; 75 when only network rows failed (try again later).
 [bold]Examples[/]
 
   rapido doctor
-  rapido doctor --profile production --json | jq '.checks[] | select(.status == "fail")'
+  rapido doctor --profile production --json \\
+      | jq '.checks[] | select(.status == "fail")'
   HTTPS_PROXY=http://proxy.corp:3128 rapido doctor -p staging --timeout 10
 """
 

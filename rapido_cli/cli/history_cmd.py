@@ -7,7 +7,7 @@ import time
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,8 +20,12 @@ HISTORY_HELP = (
     "Show what the delivery journal holds: one row per event id with its last outcome, HTTP status, "
     "attempts, requestId and time, newest first.\n\n"
     "The journal is the one `rapido replay` writes (default: $XDG_STATE_HOME/rapido/journal.sqlite3; "
-    "--journal PATH like replay). Without --profile/--sandbox every target (base URL and client id) is shown; "
+    "--journal PATH like replay). Without --profile every target (base URL and client id) is shown; "
     "with --profile only that profile's target.\n\n"
+    "On a terminal: a table, the event id first and never cut; columns that do not fit are left out "
+    "(a wider terminal shows them). In a pipe: tab-separated values, one event per line, whole values "
+    "(event_id, outcome, status, attempts, request_id, order_id, at, failure, target, error). "
+    "--output-format table|tsv|csv|json chooses; --json is --output-format json.\n\n"
     "--since takes ISO 8601 (2024-02-17, 2024-02-17T09:00+05:30; without an offset: local time), "
     "Unix seconds, today, yesterday, or an age: 90s, 30m, 2h, 3d, 1w.\n\n"
     "--export FILE writes the matching events that were not delivered (outcome failed unless --outcome says "
@@ -31,7 +35,9 @@ HISTORY_HELP = (
     "[bold]Examples[/]\n\n"
     "  rapido history --since 2h\n"
     "  rapido history --outcome failed --json | jq -r '.[].event_id'\n"
-    "  rapido history --outcome failed --since 1d --export retry.jsonl && rapido replay retry.jsonl\n"
+    "  rapido history --outcome failed --output-format csv > failed.csv\n"
+    "  rapido history --outcome failed --since 1d --export retry.jsonl\n"
+    "  rapido replay retry.jsonl\n"
     "  rapido history --order-id FL_BOOKING_ABC123\n"
 )
 
@@ -56,22 +62,6 @@ class OutputFormat(StrEnum):
     tsv = "tsv"
     csv = "csv"
     json = "json"
-
-
-#: The columns of tsv/csv output: the keys of ``history --json``.
-EXPORT_COLUMNS = (
-    "event_id",
-    "outcome",
-    "status",
-    "attempts",
-    "request_id",
-    "order_id",
-    "at",
-    "failure",
-    "error",
-    "event_type",
-    "target",
-)
 
 
 class Failure(StrEnum):
@@ -162,7 +152,7 @@ def history(
         OutputFormat | None,
         typer.Option(
             "--output-format",
-            help="table, tsv, csv (formula cells neutralised for spreadsheets) or json (= --json).",
+            help="table (default on a terminal), tsv (default in a pipe), csv, or json (same as --json).",
             show_default=False,
         ),
     ] = None,
@@ -180,6 +170,7 @@ def history(
     if failure is not None and outcome not in (None, Outcome.failed):
         raise UsageError(f"--failure applies to failed events, not --outcome {outcome}")
     effective_outcome = outcome.value if outcome else ("failed" if export is not None or failure else None)
+    fmt = _output_format(app, output_format)
 
     target = _target_filter(app)
     path = journal if journal is not None else default_journal_path(app.environ)
@@ -213,10 +204,10 @@ def history(
 
         print_json([r.to_json() for r in rows])
         return
-    if fmt in (OutputFormat.tsv, OutputFormat.csv):
-        _delimited(rows, fmt)
-        return
-    _table(app, rows)
+    if fmt is OutputFormat.table:
+        _table(app, rows)
+    else:
+        _separated(app, rows, fmt)
     if more:
         app.info(f"showing the newest {limit}; --limit 0 shows all, --since narrows")
 
@@ -278,89 +269,168 @@ def _export(app: AppContext, rows: list[JournalRow], dest: str) -> None:
         app.warn(f"{without_raw} matching event{'s' if without_raw != 1 else ''} had no stored line (skipped)")
 
 
-def _delimited(rows: list[JournalRow], fmt: OutputFormat) -> None:
-    """tsv or csv on stdout, a header line first, the columns of ``--json``.
+def _output_format(app: AppContext, given: OutputFormat | None) -> OutputFormat:
+    """--output-format, else json with --json, else a table on a terminal and tsv in a pipe."""
+    import sys
 
-    Values are shown inert (a tab, newline or escape from a server message cannot break a line or
-    reach the terminal); csv cells that start like a formula also get a leading ``'``.
-    """
+    from rapido_cli.errors import UsageError
+
+    if app.json:
+        if given not in (None, OutputFormat.json):
+            raise UsageError(f"--json and --output-format {given} disagree", hint="give one of them")
+        return OutputFormat.json
+    if given is not None:
+        return given
+    return OutputFormat.table if sys.stdout.isatty() else OutputFormat.tsv
+
+
+#: Every field, in this order, for tsv and csv (whole values; the error on one line).
+FIELDS = ("event_id", "outcome", "status", "attempts", "request_id", "order_id", "at", "failure", "target", "error")
+
+
+def _record(r: JournalRow) -> list[str]:
+    values = {**r.to_json(), "error": _one_line(r.error)}
+    return ["" if values.get(f) is None else str(values[f]) for f in FIELDS]
+
+
+def _separated(app: AppContext, rows: list[JournalRow], fmt: OutputFormat) -> None:
+    """tsv (no header, like `gh ... | cat`) or csv (with a header) on stdout; counts on stderr."""
     import csv
     import sys
 
     from rapido_cli.text import csv_safe, inert
 
-    def cell(value: object) -> str:
-        return "" if value is None else inert(value)
-
-    records = [r.to_json() for r in rows]
+    out = sys.stdout
     if fmt is OutputFormat.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(EXPORT_COLUMNS)
-        for rec in records:
-            writer.writerow([csv_safe(cell(rec[c])) for c in EXPORT_COLUMNS])
+        # Meant for spreadsheets: a cell that starts like a formula (=, +, -, @) is neutralised with '.
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(FIELDS)
+        writer.writerows([csv_safe(inert(v)) for v in _record(r)] for r in rows)
     else:
-        sys.stdout.write("\t".join(EXPORT_COLUMNS) + "\n")
-        for rec in records:
-            sys.stdout.write("\t".join(cell(rec[c]) for c in EXPORT_COLUMNS) + "\n")
-    sys.stdout.flush()
+        # A tab or newline inside a value would break the row: inert() shows them as \t, \n.
+        out.writelines("\t".join(inert(v) for v in _record(r)) + "\n" for r in rows)
+    out.flush()
+    _counts(app, rows)
 
 
-_OUTCOME_STYLE = {"sent": "green", "failed": "red", "invalid": "yellow"}
+_OUTCOME_STYLE = {"sent": "\x1b[32m", "failed": "\x1b[31m", "invalid": "\x1b[33m"}
+#: Table columns in display order: (key, header). The event id comes first and is never cut.
+COLUMNS = (
+    ("event_id", "EVENT ID"),
+    ("outcome", "OUTCOME"),
+    ("status", "STATUS"),
+    ("tries", "TRIES"),
+    ("order_id", "ORDER ID"),
+    ("at", "AT (UTC)"),
+    ("request_id", "REQUEST ID"),
+    ("target", "TARGET"),
+    ("error", "ERROR"),
+)
+#: When the terminal is too narrow, these go first, in this order (the time is shortened first).
+DROP_ORDER = ("target", "request_id", "tries", "order_id", "at", "status")
+#: The error column takes what is left, cut with "…"; below this it is left out.
+MIN_ERROR_WIDTH = 12
+GAP = "  "
+
+
+def table_lines(rows: list[JournalRow], width: int, *, color: bool = False) -> list[str]:
+    """The table for a terminal ``width`` columns wide: header and one line per event.
+
+    The event id is never cut. Columns that do not fit are left out in :data:`DROP_ORDER`, after
+    the time is shortened to ``MM-DD HH:MM``; the error column gets what is left.
+    """
+    from rapido_cli.text import inert
+
+    several_targets = len({r.target for r in rows}) > 1
+    cells: dict[str, list[str]] = {
+        "event_id": [inert(r.event_id) for r in rows],
+        "outcome": [r.outcome + (f" ({r.failure})" if r.failure and r.outcome == "failed" else "") for r in rows],
+        "status": ["—" if r.status is None else str(r.status) for r in rows],
+        "tries": [str(r.attempts) for r in rows],
+        "order_id": [inert(r.order_id or "—") for r in rows],
+        "at": [_short_time(r.at) for r in rows],
+        "request_id": [inert(r.request_id or "—") for r in rows],
+    }
+    if several_targets:
+        cells["target"] = [inert(r.target) for r in rows]
+    if any(r.error for r in rows):
+        cells["error"] = [inert(_one_line(r.error)) for r in rows]
+    headers = dict(COLUMNS)
+
+    def natural(key: str) -> int:
+        return max([len(headers[key]), *(len(c) for c in cells[key])])
+
+    fixed = [k for k, _ in COLUMNS if k in cells and k != "error"]
+
+    def total(keys: list[str]) -> int:
+        return sum(natural(k) for k in keys) + len(GAP) * (len(keys) - 1)
+
+    drops = iter(DROP_ORDER)
+    while total(fixed) > width and len(fixed) > 2:
+        if "at" in fixed and cells["at"] and len(cells["at"][0]) > 11:
+            cells["at"] = [c[5:16] if len(c) >= 16 else c for c in cells["at"]]
+            headers["at"] = "AT (UTC)"
+            continue
+        victim = next(drops, None)
+        if victim is None:
+            break
+        if victim in fixed:
+            fixed.remove(victim)
+    keys = list(fixed)
+    widths = {k: natural(k) for k in keys}
+    if "error" in cells:
+        room = width - total(keys) - len(GAP)
+        if room >= MIN_ERROR_WIDTH:
+            keys.append("error")
+            widths["error"] = min(natural("error"), room)
+
+    def cut(text: str, size: int) -> str:
+        return text if len(text) <= size else text[: size - 1] + "…"
+
+    right = {"status", "tries"}
+
+    def line(values: dict[str, str], styles: dict[str, str] | None = None) -> str:
+        parts = []
+        for k in keys:
+            text = cut(values[k], widths[k]) if k == "error" else values[k]
+            padded = text.rjust(widths[k]) if k in right else text.ljust(widths[k])
+            style = (styles or {}).get(k)
+            parts.append(f"{style}{padded}\x1b[0m" if style else padded)
+        return GAP.join(parts).rstrip()
+
+    bold = "\x1b[1m" if color else ""
+    out = [line(headers, {k: bold for k in keys} if color else None)]
+    for i, r in enumerate(rows):
+        style = _OUTCOME_STYLE.get(r.outcome) if color else None
+        out.append(line({k: cells[k][i] for k in keys}, {"outcome": style} if style else None))
+    return out
 
 
 def _table(app: AppContext, rows: list[JournalRow]) -> None:
     """The human table on stdout; counts on stderr."""
-    from rich import box
-    from rich.table import Table
+    import shutil
+    import sys
 
-    from rapido_cli.text import inert_markup  # ids and messages come from files and servers
 
     if not rows:
         app.info("no events match")
         return
-    several_targets = len({r.target for r in rows}) > 1
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, header_style="bold")
-    table.add_column("at (UTC)", no_wrap=True)
-    table.add_column("outcome", no_wrap=True)
-    table.add_column("status", justify="right", no_wrap=True)
-    table.add_column("tries", justify="right", no_wrap=True)
-    table.add_column("event id", no_wrap=True)
-    table.add_column("order id", no_wrap=True)
-    table.add_column("request id", no_wrap=True)
-    if several_targets:
-        table.add_column("target", no_wrap=True)
-    with_errors = any(r.error for r in rows)
-    if with_errors:
-        table.add_column("error", overflow="ellipsis", no_wrap=True, max_width=60)
-    for r in rows:
-        outcome = r.outcome + (f" ({r.failure})" if r.failure and r.outcome == "failed" else "")
-        style = _OUTCOME_STYLE.get(r.outcome)
-        cells: list[Any] = [
-            _short_time(r.at),
-            f"[{style}]{inert_markup(outcome)}[/]" if style and app.color else inert_markup(outcome),
-            "—" if r.status is None else str(r.status),
-            str(r.attempts),
-            inert_markup(r.event_id),
-            inert_markup(r.order_id or "—"),
-            inert_markup(r.request_id or "—"),
-        ]
-        if several_targets:
-            cells.append(inert_markup(r.target))
-        if with_errors:
-            cells.append(inert_markup(_one_line(r.error)))
-        table.add_row(*cells)
-    console = app.out
-    if not console.file.isatty():
-        from rich.console import Console
+    width = shutil.get_terminal_size((80, 24)).columns
+    color = app.color and sys.stdout.isatty()
+    sys.stdout.write("\n".join(table_lines(rows, width, color=color)) + "\n")
+    sys.stdout.flush()
+    _counts(app, rows)
 
-        # In a pipe or a file, don't squeeze the table to 80 columns: lines are as long as they need.
-        console = Console(file=console.file, width=1000, no_color=True, color_system=None, highlight=False)
-    console.print(table)
+
+def _counts(app: AppContext, rows: list[JournalRow]) -> None:
     counts: dict[str, int] = {}
     for r in rows:
         counts[r.outcome] = counts.get(r.outcome, 0) + 1
     summary = ", ".join(f"{counts[o]} {o}" for o in ("sent", "failed", "invalid") if o in counts)
-    app.info(f"{len(rows)} event{'s' if len(rows) != 1 else ''}: {summary}")
+    if rows:
+        app.info(f"{len(rows)} event{'s' if len(rows) != 1 else ''}: {summary}")
+    else:
+        app.info("no events match")
 
 
 def _short_time(at: str) -> str:

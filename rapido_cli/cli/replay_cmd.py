@@ -37,7 +37,8 @@ journal busy): run again later · 1 invalid or rejected events · 0 all delivere
 
   rapido replay events.jsonl --concurrency 16 --dead-letter failed.jsonl
 
-  rapido build flight --csv export.csv | rapido replay - --rate auto --json > replay.log
+  rapido build flight --csv export.csv \\
+      | rapido replay - --rate auto --json > replay.log
 
   rapido replay backfill.yaml --max-duration 3000 -q      # from cron: one line unless something is wrong
 

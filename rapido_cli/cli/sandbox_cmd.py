@@ -37,8 +37,10 @@ Pages opened from file:// (Origin: null) are refused unless --allow-file-origin.
 [bold]Examples[/]
 
   rapido sandbox
-  RAPIDO_SANDBOX_KEY=test-key rapido sandbox --client-id acme-travel --store arrived.jsonl
-  rapido sandbox --port 0 --latency 80 --faults 500:0.05,429:0.05,drop-after:0.02 --seed 7
+  RAPIDO_SANDBOX_KEY=test-key rapido sandbox --client-id acme-travel \\
+      --store arrived.jsonl
+  rapido sandbox --port 0 --latency 80 \\
+      --faults 500:0.05,429:0.05,drop-after:0.02 --seed 7
 
 Then, in another terminal:
 

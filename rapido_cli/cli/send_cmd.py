@@ -57,12 +57,15 @@ else in Asia/Kolkata (the default zone). A note on stderr names the zone used.
 
 [bold]Examples[/]
 
-  rapido send-booking flight --user rapido_user_12345 --order-id FL_BOOKING_ABC123 --amount 8500 \\
-      --from DEL --to BLR --depart 2024-02-17T13:30+05:30 --arrive 2024-02-17T16:15+05:30
-  rapido send-booking hotel --user rapido_user_12345 --order-id HTL_BOOKING_XYZ789 --amount 12000 \\
-      --status CANCELLED --location 28.6139,77.2090 --check-in 1708156800 --check-out 1708415200
-  rapido send-booking hotel --user rapido_user_12345 --order-id HTL_1 --amount 12000 \\
-      --location 15.4909,73.8278 --check-in "2024-03-02 14:00" --check-out "2024-03-04 11:00" --tz Asia/Kolkata
+  rapido send-booking flight --user rapido_user_12345 \\
+      --order-id FL_BOOKING_ABC123 --amount 8500 --from DEL --to BLR \\
+      --depart 2024-02-17T13:30+05:30 --arrive 2024-02-17T16:15+05:30
+  rapido send-booking hotel --user rapido_user_12345 \\
+      --order-id HTL_BOOKING_XYZ789 --amount 12000 --status CANCELLED \\
+      --location 28.6139,77.2090 --check-in 1708156800 --check-out 1708415200
+  rapido send-booking hotel --user rapido_user_12345 --order-id HTL_1 \\
+      --amount 12000 --location 15.4909,73.8278 --tz Asia/Kolkata \\
+      --check-in "2024-03-02 14:00" --check-out "2024-03-04 11:00"
   rapido send-booking flight ... --dry-run --json
 """
 

@@ -52,7 +52,8 @@ Exit status: 0 valid, 1 invalid, 2 a file is missing or unreadable.
 
   rapido validate events.jsonl
   rapido validate flight.json hotel.yaml --strict
-  rapido build flight --csv export.csv | rapido validate - --json | jq '.problems[]'
+  rapido build flight --csv export.csv \\
+      | rapido validate - --json | jq '.problems[]'
   rapido validate --kind pwa captured-pwa-events.jsonl
   rapido validate events/ --output-format github      # annotations in a GitHub Actions job
   rapido validate events/ --output-format junit > validate.xml

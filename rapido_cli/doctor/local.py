@@ -136,14 +136,17 @@ def check_key(res: ResolvedProfile) -> Check:
     return Check("key", "client key", "fail", err.message + backend, hint=err.hint, data=data)
 
 
-def check_url(url: str | None, allow_http: bool) -> Check:
+def check_url(url: str | None, allow_http: bool, profile: str = "NAME") -> Check:
     """Is ``base_url`` an https URL (or http to loopback, or http with ``allow_http``)?"""
     if not url:
         return Check("url", "base URL", "skip", "no base_url")
     try:
         warnings = check_base_url(url, allow_http)
     except ConfigError as exc:
-        return Check("url", "base URL", "fail", exc.message, hint=exc.hint, data={"url": url})
+        hint = exc.hint
+        if "plain http" in exc.message:
+            hint = f"use https://, or if you really mean it: `rapido profile set {profile} allow_http true`"
+        return Check("url", "base URL", "fail", exc.message, hint=hint, data={"url": url})
     parts = urlsplit(url)
     data = {"url": url, "scheme": parts.scheme, "host": parts.hostname, "port": _port(url)}
     if warnings:

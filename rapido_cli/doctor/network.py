@@ -208,8 +208,8 @@ def check_tls(
             hint = "the server's certificate has expired: tell the server's operators (or check your clock)"
         else:
             hint = (
-                "set `ca_bundle: /path/to/ca.pem` in the profile (or SSL_CERT_FILE) to the CA that issued the "
-                "server's certificate; behind a TLS-inspecting corporate proxy, that is the proxy's CA"
+                "trust the CA that issued the server's certificate: `rapido profile set NAME ca_bundle "
+                "/path/to/ca.pem` (or SSL_CERT_FILE); behind a TLS-inspecting corporate proxy, that is the proxy's CA"
             )
         return Check("tls", "TLS", "fail", summary, hint=hint, data={**data, "error": reason})
     except (OSError, ValueError) as exc:

@@ -76,7 +76,7 @@ def run_checks(
 
     url = resolved.get("base_url")
     allow_http = bool(resolved.get("allow_http"))
-    url_row = add(check_url(url, allow_http))
+    url_row = add(check_url(url, allow_http, resolved.name))
     if url_row.failed or not url:
         return skip_rest("no usable base_url")
 

@@ -25,7 +25,7 @@ from typing import IO, Any, Literal
 
 import orjson
 
-from rapido_cli.models import MAX_EVENT_BYTES
+from rapido_cli.contract import MAX_EVENT_BYTES
 from rapido_cli.rules import Problem, Severity, check_pwa_event, check_server_event
 from rapido_cli.validate._idtable import IdTable
 from rapido_cli.validate._readers import BOM, Item, diagnose_line, read_json, read_yaml, sniff
