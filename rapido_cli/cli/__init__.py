@@ -21,7 +21,7 @@ from rapido_cli._version import __version__
 from rapido_cli.cli.common import takes_globals
 from rapido_cli.cli.framework import RapidoCommand, RapidoGroup
 
-#: Modules that add commands (a missing one is skipped). The root listing orders and groups the
+#: Modules that add commands. The root listing orders and groups the
 #: commands by TASK_PANELS below, whatever the order here.
 COMMAND_MODULES = (
     "rapido_cli.cli.send_cmd",
@@ -174,13 +174,8 @@ def build_app(only: str | None = None) -> typer.Typer:
 
     modules = [MODULE_OF[only]] if only in MODULE_OF else COMMAND_MODULES
     for name in modules:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(app)
+        # No ModuleNotFoundError is swallowed: a missing module is a packaging error and must show.
+        importlib.import_module(name).register(app)
     _apply_task_panels(app)
     _use_rapido_classes(app)
     return app
