@@ -480,7 +480,8 @@ class ConnectionSender:
             att.snippet = snippet_of(data, scrub)
         if isinstance(body, dict):
             rid = body.get("requestId")
-            att.request_id = rid if isinstance(rid, str) else None
+            # Shown in replay lines and kept in the journal: inert and bounded like every server text.
+            att.request_id = inert(rid, limit=200) if isinstance(rid, str) else None
         if 300 <= status < 400:
             loc = wanted.get("location")
             att.location = inert(scrub.text(loc), limit=300) if loc else None
