@@ -306,6 +306,7 @@ def test_a_host_that_does_not_exist_is_configuration_and_not_retried(cli: Any) -
     res = cli("https://partner-api.example.invalid", *SEND)
     assert res.exit_code == 3
     assert "partner-api.example.invalid" in res.stdout and "rapido doctor" in res.stderr
+    assert "partner-api.example.invalid" in res.stderr  # the hint names the host
     assert time.monotonic() - t0 < 5
 
 

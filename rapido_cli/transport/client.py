@@ -454,7 +454,7 @@ class ConnectionSender:
             error += f" (the proxy in {self.plan.route.proxy.variable})"
         error = inert(self.plan.scrubber.text(error), limit=300)
         return Attempt(number, None, (time.perf_counter() - start) * 1000, error=error, failure=failure,
-                       started=started)
+                       started=started, host=host)
 
     def _answer(self, number: int, start: float, started: float, resp: http.client.HTTPResponse, data: bytes,
                 cut: bool) -> Attempt:
