@@ -306,6 +306,7 @@ def test_a_host_that_does_not_exist_is_configuration_and_not_retried(cli: Any) -
     res = cli("https://partner-api.example.invalid", *SEND)
     assert res.exit_code == 3
     assert "partner-api.example.invalid" in res.stdout and "rapido doctor" in res.stderr
+    assert "partner-api.example.invalid" in res.stderr  # the hint names the host
     assert time.monotonic() - t0 < 5
 
 
@@ -408,3 +409,17 @@ def test_server_markup_and_escapes_print_literally(cli: Any) -> None:
     assert "[b]x[/b]: [/]" in res.stdout
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
     assert "\\x1b" in res.stdout and "\\u202e" in res.stdout
+
+
+def test_a_busy_resolver_is_temporary(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    import rapido_cli.transport.client as client
+
+    def busy(host: str, port: int) -> list[Any]:
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(client, "_getaddrinfo", busy)
+    result = send("https://partner-api.example.com")
+    assert (result.outcome, result.failure, len(result.attempts), result.exit_code) == ("failed", "temporary", 3, 75)
+    assert "cannot resolve partner-api.example.com now" in (result.message or "")

@@ -154,6 +154,7 @@ def test_transport_survives_any_answer(srv: RawServer, answer: Answer) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(answer=answers())
 def test_transport_survives_any_answer_soak(srv: RawServer, answer: Answer) -> None:
@@ -196,6 +197,7 @@ def test_send_survives_any_answer(srv: RawServer, answer: Answer, flags: list[st
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(answer=answers(), flags=st.sampled_from([[], ["--json"], ["-vv"], ["--json", "-vv"], ["-q"]]))
 def test_send_survives_any_answer_soak(srv: RawServer, answer: Answer, flags: list[str]) -> None:

@@ -454,7 +454,7 @@ class ConnectionSender:
             error += f" (the proxy in {self.plan.route.proxy.variable})"
         error = inert(self.plan.scrubber.text(error), limit=300)
         return Attempt(number, None, (time.perf_counter() - start) * 1000, error=error, failure=failure,
-                       started=started)
+                       started=started, host=host)
 
     def _answer(self, number: int, start: float, started: float, resp: http.client.HTTPResponse, data: bytes,
                 cut: bool) -> Attempt:
@@ -480,7 +480,8 @@ class ConnectionSender:
             att.snippet = snippet_of(data, scrub)
         if isinstance(body, dict):
             rid = body.get("requestId")
-            att.request_id = rid if isinstance(rid, str) else None
+            # Shown in replay lines and kept in the journal: inert and bounded like every server text.
+            att.request_id = inert(rid, limit=200) if isinstance(rid, str) else None
         if 300 <= status < 400:
             loc = wanted.get("location")
             att.location = inert(scrub.text(loc), limit=300) if loc else None
