@@ -452,9 +452,12 @@ def _outage_line(s: Summary) -> str:
 
     since = time.strftime("%H:%M:%S", time.localtime(s.outage_since)) if s.outage_since else "the start"
     why = f" ({inert(s.outage_error, limit=120)})" if s.outage_error else ""
-    left = f"{'at least ' if s.unread else ''}{s.not_attempted:,} event{'s' if s.not_attempted != 1 else ''}"
-    failed = f", {s.temporary:,} failed" if s.temporary else ""
-    return f"server unreachable since {since}{why}: {left} not attempted{failed}; the next run resumes"
+    left = f"{'at least ' if s.unread else ''}{s.pending:,} event{'s' if s.pending != 1 else ''} not attempted"
+    if s.interrupted_events:
+        left += f", {s.interrupted_events:,} abandoned between retries"
+    if s.temporary:
+        left += f", {s.temporary:,} failed"
+    return f"server unreachable since {since}{why}: {left}; the next run resumes"
 
 
 def _final_message(
