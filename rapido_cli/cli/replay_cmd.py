@@ -301,7 +301,11 @@ class _Reporter:
         while not self._stop.wait(interval):
             snap = self.replayer.snapshot()
             if self.tty:
-                self.progress.update(self.task, completed=snap["bytes"], counts=self._counts(snap))
+                if snap["known_total"] is not None:  # a whole document: progress in events
+                    self.progress.update(self.task, total=snap["known_total"], completed=snap["done"],
+                                         counts=self._counts(snap))
+                else:
+                    self.progress.update(self.task, completed=snap["bytes"], counts=self._counts(snap))
                 continue
             if not counted:
                 counted = True
