@@ -129,12 +129,12 @@ def test_a_crashing_keyring_backend_is_reported_without_the_key(tmp_path: Path, 
 
 
 SITECUSTOMIZE = """
-import httpx
+import http.client
 
 def _bug(self, *args, **kwargs):
     raise ZeroDivisionError("a deliberate bug deep in the HTTP exchange")
 
-httpx.Client.post = _bug
+http.client.HTTPConnection.request = _bug  # the transport's senders are built on http.client
 """
 
 

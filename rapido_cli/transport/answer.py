@@ -87,6 +87,7 @@ class Attempt:
     location: str | None = None
     truncated: bool = False
     date: str | None = None  # the server's Date header (doctor compares clocks with it)
+    host: str | None = None  # the host a network failure is about (the target's, or the proxy's)
     started: float = 0.0  # time.monotonic() when the attempt began (for adaptive pacing)
 
     @property
@@ -404,7 +405,8 @@ def hint_for(att: Attempt, *, profile: str | None = None) -> str | None:
     if f == "endpoint":
         return "base_url looks wrong: it should be the API's root (rapido appends /api/ota/event); run `rapido doctor`"
     if f == "nxdomain":
-        return "check the host name in base_url (or in the proxy variable); `rapido doctor` shows the route"
+        name = f"the host name {att.host}" if att.host else "the host name"
+        return f"check {name} in base_url (or in the proxy variable); `rapido doctor` shows the route"
     if f == "tls":
         return (
             "the TLS handshake failed: is the server speaking https on this port, with TLS 1.2 or newer? "

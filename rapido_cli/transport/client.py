@@ -232,6 +232,9 @@ class _DeadlineRaw(io.RawIOBase):
 
     def __init__(self, sock: socket.socket, conn: _Connection) -> None:
         self._sock = sock
+        # The socket's own reader: it holds a reference, so the socket stays open for this response
+        # even after http.client closes the connection (``Connection: close``).
+        self._io = sock.makefile("rb", buffering=0)
         self._conn = conn
         self.eof = False
 
@@ -239,11 +242,16 @@ class _DeadlineRaw(io.RawIOBase):
         return True
 
     def readinto(self, b: Any) -> int:
-        self._conn.arm()
-        n = self._sock.recv_into(b)
+        self._conn.arm(self._sock)
+        n = self._io.readinto(b)
         if not n:
             self.eof = True
-        return n
+        return n or 0
+
+    def close(self) -> None:
+        if not self.closed:
+            self._io.close()
+        super().close()
 
 
 class _SockShim:
@@ -269,15 +277,20 @@ class _Connection(http.client.HTTPConnection):
         self._timeout_set: float | None = None
         self.response_class = self._response  # type: ignore[assignment]
 
-    def arm(self) -> None:
-        """Make the next socket operation wait no longer than the time left (TimeoutError when none is)."""
+    def arm(self, sock: socket.socket | None = None) -> None:
+        """Make the next operation on ``sock`` (the connection's) wait no longer than the time left.
+
+        Raises TimeoutError when no time is left. (A response to ``Connection: close`` keeps reading
+        the socket after http.client has let go of it, hence ``sock``.)
+        """
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError("deadline reached")
         current = self._timeout_set
         if current is None or not (left - _SLACK_S <= current <= left + _SLACK_S):
-            assert self.sock is not None
-            self.sock.settimeout(left)
+            target = sock or self.sock
+            assert target is not None
+            target.settimeout(left)
             self._timeout_set = left
 
     def _response(self, sock: socket.socket, debuglevel: int = 0, method: str | None = None, url: str | None = None
@@ -347,6 +360,8 @@ def read_body(resp: http.client.HTTPResponse, cap: int = MAX_ANSWER_BYTES) -> tu
             if len(out) > cap:
                 return bytes(out[:cap]), True
             data = decoder.unconsumed_tail
+    if resp.length:  # read1() meets an early end quietly: fewer bytes than Content-Length announced
+        raise MalformedAnswer(f"the body ended {resp.length} bytes before its announced length")
     if decoder is not None and not decoder.eof:
         return bytes(out), True  # a compressed body cut short
     return bytes(out), False
@@ -439,7 +454,7 @@ class ConnectionSender:
             error += f" (the proxy in {self.plan.route.proxy.variable})"
         error = inert(self.plan.scrubber.text(error), limit=300)
         return Attempt(number, None, (time.perf_counter() - start) * 1000, error=error, failure=failure,
-                       started=started)
+                       started=started, host=host)
 
     def _answer(self, number: int, start: float, started: float, resp: http.client.HTTPResponse, data: bytes,
                 cut: bool) -> Attempt:
@@ -465,7 +480,8 @@ class ConnectionSender:
             att.snippet = snippet_of(data, scrub)
         if isinstance(body, dict):
             rid = body.get("requestId")
-            att.request_id = rid if isinstance(rid, str) else None
+            # Shown in replay lines and kept in the journal: inert and bounded like every server text.
+            att.request_id = inert(rid, limit=200) if isinstance(rid, str) else None
         if 300 <= status < 400:
             loc = wanted.get("location")
             att.location = inert(scrub.text(loc), limit=300) if loc else None
