@@ -775,7 +775,8 @@ class JournalWriter:
 
     def wait_committed(self, seq: int, timeout: float = 30.0, stop: threading.Event | None = None) -> bool:
         """Wait until record ``seq`` is committed; False on timeout or when ``stop`` is set first."""
-        if seq <= 0:
+        if seq <= self._committed:
+            self._raise()
             return True
         deadline = time.monotonic() + timeout
         with self._cond:

@@ -269,3 +269,35 @@ def test_cli_10000_events_outage_then_resume_exactly_once(tmp_path: Path, rapido
         assert len(srv.accepted) == n and srv.duplicates() == 0
     finally:
         srv.close_port()
+
+
+def test_cli_quiet_and_non_terminal_cap_problem_lines(tmp_path: Path, rapido: Any, profile_env: Any) -> None:
+    f = write_events(tmp_path / "e.jsonl", 300, invalid_every=10)
+    with CountingServer("ok") as srv:
+        env = profile_env(srv.url)
+        env["XDG_STATE_HOME"] = str(tmp_path / "state")
+        dead = tmp_path / "dead.jsonl"
+        r = rapido("replay", str(f), "-q", "--dead-letter", str(dead), env=env)
+        assert r.code == 1
+        (line,) = r.stdout.splitlines()
+        assert line.startswith(f"replay {f}: 270 sent, 30 invalid of 300 in ") and line.endswith("(exit 1)")
+        err = r.stderr.splitlines()
+        assert len(err) == 6 and all(": attributes.start_time: " in x for x in err[:5])
+        assert err[5].startswith("…and 25 more events with problems; see the dead-letter file ")
+        assert "`rapido history --outcome invalid`" in err[5]
+        r = rapido("replay", str(f), env=env)  # not a terminal: the first 10, then a count
+        assert r.code == 1
+        problems = [x for x in r.stderr.splitlines() if ": attributes.start_time: " in x]
+        assert len(problems) == 10 and "…and 20 more events with problems" in r.stderr
+
+
+def test_cli_foreign_text_is_inert(tmp_path: Path, rapido: Any, profile_env: Any) -> None:
+    from httpserver import Reply, ScriptedServer
+
+    f = write_events(tmp_path / "e.jsonl", 1)
+    evil = {"success": False, "code": 7001, "error": {"message": "bad \x1b]0;pwned\x07 \x1b[2J order"}}
+    with ScriptedServer([Reply(422, evil)]) as srv:
+        env = profile_env(srv.url)
+        env["XDG_STATE_HOME"] = str(tmp_path / "state")
+        r = rapido("replay", str(f), env=env)
+    assert r.code == 1 and "\x1b" not in r.stderr and "\\x1b" in r.stderr

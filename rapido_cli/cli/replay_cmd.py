@@ -191,6 +191,7 @@ class _Reporter:
             self.cap = None
         self.shown = 0  # events with a problem shown
         self.hidden = 0  # ... and only counted
+        self.hidden_kinds: set[str] = set()  # journal outcomes of the hidden ones (for the hint)
         self.total: int | None = None
         self._samples: list[tuple[float, int]] = []
         import orjson
@@ -219,10 +220,12 @@ class _Reporter:
             self.replayer.stop()
         print("stdout was closed: stopping (progress is saved)", file=sys.stderr, flush=True)
 
-    def _problem(self, lines: list[tuple[str, str | None]]) -> None:
+    def _problem(self, lines: list[tuple[str, str | None]], kind: str = "") -> None:
         """Show one event's problem lines, or count them once the cap is reached."""
         if self.cap is not None and self.shown >= self.cap:
             self.hidden += 1
+            if kind:
+                self.hidden_kinds.add(kind)
             return
         self.shown += 1
         for message, style in lines:
@@ -247,11 +250,11 @@ class _Reporter:
                 lines.append((f"{inert(self.source)}:{line}: {inert(p.path or 'line')}: {inert(p.message)}", "red"))
             if len(problems) > 3:
                 lines.append((f"{where}: (and {len(problems) - 3} more problems in this event)", "red"))
-            self._problem(lines)
+            self._problem(lines, "invalid")
         elif r.outcome == "failed":
             if r.failure != "interrupted" or app.verbose:
                 self._problem([(f"{where}: {eid}: not delivered ({r.failure}): {inert(r.error or '', limit=300)}",
-                                "yellow")])
+                                "yellow")], "failed")
         elif r.outcome == "skipped":
             if r.reason != "already sent":
                 if not app.quiet:
@@ -316,7 +319,11 @@ class _Reporter:
         while not self._stop.wait(interval):
             snap = self.replayer.snapshot()
             if self.tty:
-                self.progress.update(self.task, completed=snap["bytes"], counts=self._counts(snap))
+                if snap["known_total"] is not None:  # a whole document: progress in events
+                    self.progress.update(self.task, total=snap["known_total"], completed=snap["done"],
+                                         counts=self._counts(snap))
+                else:
+                    self.progress.update(self.task, completed=snap["bytes"], counts=self._counts(snap))
                 continue
             if not counted:
                 counted = True
@@ -470,14 +477,17 @@ def _outage_line(s: Summary) -> str:
 
     since = time.strftime("%H:%M:%S", time.localtime(s.outage_since)) if s.outage_since else "the start"
     why = f" ({inert(s.outage_error, limit=120)})" if s.outage_error else ""
-    left = f"{'at least ' if s.unread else ''}{s.not_attempted:,} event{'s' if s.not_attempted != 1 else ''}"
-    failed = f", {s.temporary:,} failed" if s.temporary else ""
-    return f"server unreachable since {since}{why}: {left} not attempted{failed}; the next run resumes"
+    left = f"{'at least ' if s.unread else ''}{s.pending:,} event{'s' if s.pending != 1 else ''} not attempted"
+    if s.interrupted_events:
+        left += f", {s.interrupted_events:,} abandoned between retries"
+    if s.temporary:
+        left += f", {s.temporary:,} failed"
+    return f"server unreachable since {since}{why}: {left}; the next run resumes"
 
 
 def _final_message(
     app: AppContext, s: Summary, *, profile_name: str, journal: Path | None, dead_letter: Path | None,
-    hidden: int, max_duration: float | None,
+    hidden: int, max_duration: float | None, hidden_kinds: set[str] | None = None,
 ) -> None:
     """The one closing line on stderr that says what the exit code means (and where to look)."""
     code = int(s.exit_code)
@@ -488,12 +498,12 @@ def _final_message(
     if hidden:
         where = []
         if dead_letter is not None and not s.dry_run:
-            where.append(f"see the dead-letter file {dead_letter}")
+            where.append(f"the dead-letter file {dead_letter}")
         if journal is not None and not s.dry_run:
-            where.append("`rapido history --outcome failed`")
-        if not where:
-            where.append("run with -v to see them all")
-        say(f"…and {hidden:,} more event{'s' if hidden != 1 else ''} with problems; " + " or ".join(where))
+            for kind in sorted(hidden_kinds or ()):
+                where.append(f"`rapido history --outcome {kind}`")
+        more = f"…and {hidden:,} more event{'s' if hidden != 1 else ''} with problems; "
+        say(more + ("see " + " or ".join(where) if where else "run with -v to see them all"))
     if s.io_error:
         from rapido_cli.text import inert
 
@@ -736,7 +746,7 @@ def replay(
         reporter._stdout_closed()
     _final_message(
         app, summary, profile_name=profile.name, journal=journal_path, dead_letter=dead_letter,
-        hidden=reporter.hidden, max_duration=max_duration,
+        hidden=reporter.hidden, max_duration=max_duration, hidden_kinds=reporter.hidden_kinds,
     )
     code = summary.exit_code
     if code:

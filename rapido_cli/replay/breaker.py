@@ -76,6 +76,8 @@ class Breaker:
 
     def before_attempt(self, stop: threading.Event | None = None) -> bool:
         """Wait for the right to make one attempt; False when tripped (or ``stop`` set) meanwhile."""
+        if self._streak < self.threshold and not self.tripped.is_set():
+            return not (stop is not None and stop.is_set())  # closed: no lock on the hot path
         while True:
             if self.tripped.is_set() or (stop is not None and stop.is_set()):
                 return False
@@ -97,8 +99,8 @@ class Breaker:
 
     def record(self, signal: Signal | None, started_at: float, error: str | None = None) -> bool:
         """Feed one attempt (``started_at`` on the breaker's clock); True when this one tripped it."""
-        if signal is None:
-            return False
+        if signal is None or (signal == "alive" and self._streak == 0):
+            return False  # nothing to change: no lock on the hot path
         with self._lock:
             if signal == "alive":
                 self._streak = 0

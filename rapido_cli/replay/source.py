@@ -21,6 +21,7 @@ import orjson
 
 from rapido_cli.errors import DataError, UsageError
 from rapido_cli.safeyaml import MAX_DEPTH, json_depth_ok
+from rapido_cli.text import inert
 from rapido_cli.validate import FORMATS, format_for
 from rapido_cli.validate._readers import Item, read_json, read_yaml, sniff
 
@@ -143,7 +144,7 @@ def load_document(data: bytes, fmt: Format, source: str) -> list[DocumentEvent]:
         first = problems[0]
         more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
         raise DataError(
-            f"{source}:{first.line}: {first.message}{more}",
+            f"{inert(source)}:{first.line}: {inert(first.message, limit=300)}{more}",
             hint=f"nothing was sent: a {fmt.upper()} file is sent only when all of it parses; "
             f"`rapido validate {source}` lists every problem",
         )
