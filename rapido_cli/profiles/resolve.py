@@ -30,6 +30,8 @@ ENV_OVERRIDES: dict[str, str] = {
 }
 SANDBOX_VALUES = {"client_id": "sandbox-client", "app_id": "sandbox-app", "service": "flights"}
 SANDBOX_KEY = "sandbox-key-0000"
+#: The variable `rapido sandbox` reads its expected key from.
+SANDBOX_KEY_ENV = "RAPIDO_SANDBOX_KEY"
 #: What a profile name may be: it names a keyring entry and appears in messages and commands.
 PROFILE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 #: Fields sent as HTTP header values (x-client-id, x-client-app-id, x-client-service).
@@ -296,10 +298,13 @@ def resolve_profile(
         for fname, val in SANDBOX_VALUES.items():
             if fname not in res.values:
                 res.values[fname] = Value(val, "sandbox")
-        res.key, res.key_source = (
-            check_key_value(env[KEY_ENV], f"${KEY_ENV}") if env.get(KEY_ENV) else Secret(SANDBOX_KEY),
-            "env:" + KEY_ENV if env.get(KEY_ENV) else "sandbox",
-        )
+        # The key a sandbox expects: the client's own, else the one `rapido sandbox` itself reads
+        # (RAPIDO_SANDBOX_KEY, so one exported variable serves both terminals), else any.
+        key_var = next((v for v in (KEY_ENV, SANDBOX_KEY_ENV) if env.get(v, "").strip()), None)
+        if key_var is not None:
+            res.key, res.key_source = check_key_value(env[key_var], f"${key_var}"), f"env:{key_var}"
+        else:
+            res.key, res.key_source = Secret(SANDBOX_KEY), "sandbox"
         return res
 
     if not res.in_file and name_source == "flag" and not all(env.get(v) for v in (*ENV_OVERRIDES.values(), KEY_ENV)):
