@@ -547,7 +547,7 @@ def _check_attributes(a: dict[Any, Any], etype: str | None, add: Any) -> None:
             elif name == "orderStatus":
                 status = v
     host = a.get("hostStatus")
-    if status == "CONFIRMED" and host in _STATUSES and host != "CONFIRMED":
+    if status == "CONFIRMED" and type(host) is str and host in _STATUSES and host != "CONFIRMED":
         add(
             Problem(
                 "attributes.hostStatus",
