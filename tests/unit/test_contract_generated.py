@@ -189,3 +189,18 @@ def test_non_blank_fields() -> None:
         assert name in {p.path for p in check_pwa_event(bad) if p.severity == "error"}
     for name in contract.PWA_REQUIRED:
         assert name in {p.path for p in check_pwa_event({k: v for k, v in page.items() if k != name})}
+
+
+def test_hand_written_choices_elsewhere_are_the_contract() -> None:
+    """Enums that a typing construct needs written out (CLI choices, the profiles model) match the contract."""
+    import typing
+
+    from rapido_cli.cli.profile_cmd import Service
+    from rapido_cli.cli.send_cmd import Status
+    from rapido_cli.profiles.store import _models
+
+    assert tuple(s.value for s in Status) == contract.ORDER_STATUSES
+    assert tuple(s.value for s in Service) == contract.SERVICES
+    _, settings = _models()
+    literal, _none = typing.get_args(settings.model_fields["service"].annotation)
+    assert typing.get_args(literal) == contract.SERVICES
