@@ -7,6 +7,12 @@ lengths, non-blank patterns, which objects take extra fields), so ``rapido schem
 :mod:`rapido_cli.rules` checks the same rules fast and with readable messages, plus the few a
 schema cannot state (``BEYOND_SCHEMA`` there); tests prove the two agree.
 
+The fast paths (``rapido validate``, the sandbox, start-up) never import this module: what they
+need of it is read from these models by ``scripts/gen_contract.py`` into the generated, pydantic-free
+:mod:`rapido_cli.contract`. Run that script after changing a model (CI and a test check it). The
+facts no model can state (API path, answer codes, services, size limits beyond the schema) are
+hand-written in :mod:`rapido_cli.wire` and re-exported here.
+
 Two choices shape the models:
 
 * **Warnings are not schema errors.** What ``rapido validate`` only warns about (an unknown
