@@ -23,8 +23,8 @@ from functools import cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from rapido_cli.contract import EVENT_TYPES, MAX_AMOUNT, ORDER_STATUSES, SCHEMA_VERSION, STATUS_TO_TYPE
 from rapido_cli.errors import FieldError
-from rapido_cli.models import EVENT_TYPES, MAX_AMOUNT, ORDER_STATUSES, SCHEMA_VERSION, STATUS_TO_TYPE
 
 BookingKind = Literal["flight", "hotel"]
 #: The documented zone of times without an offset when none is given (the specification's default tz).

@@ -7,6 +7,12 @@ lengths, non-blank patterns, which objects take extra fields), so ``rapido schem
 :mod:`rapido_cli.rules` checks the same rules fast and with readable messages, plus the few a
 schema cannot state (``BEYOND_SCHEMA`` there); tests prove the two agree.
 
+The fast paths (``rapido validate``, the sandbox, start-up) never import this module: what they
+need of it is read from these models by ``scripts/gen_contract.py`` into the generated, pydantic-free
+:mod:`rapido_cli.contract`. Run that script after changing a model (CI and a test check it). The
+facts no model can state (API path, answer codes, services, size limits beyond the schema) are
+hand-written in :mod:`rapido_cli.wire` and re-exported here.
+
 Two choices shape the models:
 
 * **Warnings are not schema errors.** What ``rapido validate`` only warns about (an unknown
@@ -24,43 +30,38 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 from pydantic.fields import FieldInfo
 
-SCHEMA_VERSION = 1
-API_PATH = "/api/ota/event"
+# The facts a model cannot state, re-exported: rapido_cli.contract is where fast paths read them.
+from rapido_cli.wire import API_PATH as API_PATH
+from rapido_cli.wire import CODE_INTERNAL as CODE_INTERNAL
+from rapido_cli.wire import CODE_INVALID as CODE_INVALID
+from rapido_cli.wire import CODE_NOT_FOUND as CODE_NOT_FOUND
+from rapido_cli.wire import CODE_OK as CODE_OK
+from rapido_cli.wire import CODE_RATE_LIMITED as CODE_RATE_LIMITED
+from rapido_cli.wire import CODE_UNAUTHORIZED as CODE_UNAUTHORIZED
+from rapido_cli.wire import MAX_EVENT_BYTES as MAX_EVENT_BYTES
+from rapido_cli.wire import MAX_PWA_PROPERTIES_BYTES as MAX_PWA_PROPERTIES_BYTES
+from rapido_cli.wire import SERVICES as SERVICES
+from rapido_cli.wire import STATUS_TO_TYPE as STATUS_TO_TYPE
+
+SchemaVersion = Literal[1]
+SCHEMA_VERSION: int = get_args(SchemaVersion)[0]
 
 EventTypeName = Literal["order.confirmed", "order.cancelled", "order.modified", "payment.completed", "payment.failed"]
 #: The five documented event types.
 EVENT_TYPES: tuple[str, ...] = get_args(EventTypeName)
 
 OrderStatus = Literal["CONFIRMED", "CANCELLED", "MODIFIED"]
-#: Order statuses of the specification, and the event type each one implies.
+#: Order statuses of the specification (:data:`STATUS_TO_TYPE` gives the event type each implies).
 ORDER_STATUSES: tuple[str, ...] = get_args(OrderStatus)
-STATUS_TO_TYPE: dict[str, str] = {
-    "CONFIRMED": "order.confirmed",
-    "CANCELLED": "order.cancelled",
-    "MODIFIED": "order.modified",
-}
 HOST_STATUSES: tuple[str, ...] = ORDER_STATUSES
 
-#: Services a client may declare in ``x-client-service``.
-SERVICES: tuple[str, ...] = ("flights", "hotels")
-
-#: Documented limits: an encoded event above this is rejected.
-MAX_EVENT_BYTES = 32 * 1024
+#: The limits below are the models' (they reach the schema); rapido_cli.contract reads them back
+#: from the fields, not from these names.
 MAX_EVENT_ID_LENGTH = 128
 #: Amounts above this are treated as a unit mistake (paise for rupees, say).
 MAX_AMOUNT = 100_000_000
 #: Unix seconds have 10 digits until the year 2286; 13 digits are milliseconds.
 SECONDS_CEILING = 10_000_000_000
-#: PWA events: the specification asks to keep properties flat and small.
-MAX_PWA_PROPERTIES_BYTES = 8 * 1024
-
-#: Success and error codes in the body of the API's answers (docs/validate.md, "Answer codes").
-CODE_OK = 7000
-CODE_INVALID = 7001
-CODE_UNAUTHORIZED = 7002
-CODE_RATE_LIMITED = 7003
-CODE_INTERNAL = 7004
-CODE_NOT_FOUND = 7005
 
 #: What "blank" means: exactly the characters Python's ``str.isspace`` (and ``str.strip()``) treat
 #: as white space. Written out so the pattern below means the same in every regex dialect
@@ -161,7 +162,7 @@ class Envelope(BaseModel):
     attributes: dict[str, Any] = Field(
         description="Service-specific attributes: BookingAttributes for order.*, PaymentAttributes for payment.*."
     )
-    schemaVersion: Annotated[Literal[1], BeforeValidator(_integral)] = Field(description="Always 1.")
+    schemaVersion: Annotated[SchemaVersion, BeforeValidator(_integral)] = Field(description="Always 1.")
 
 
 def _is_integer(info: FieldInfo) -> bool:

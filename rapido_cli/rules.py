@@ -4,8 +4,10 @@ The pydantic models in :mod:`rapido_cli.models` are the one definition of the co
 rule a JSON Schema can state lives there and reaches ``rapido schema``. This module checks the
 same rules on plain Python values (what ``json``/``orjson``/``yaml`` give), fast enough for
 multi-million-event files and every sandbox request, with messages that say what to fix. Its
-limits, field names and enums are read from the models at import; tests prove that its verdict
-and its fast path's agree with the models' (tests/test_rules.py, tests/test_contract_agreement.py).
+limits, field names, enums and required fields are the models', read from them by
+``scripts/gen_contract.py`` into :mod:`rapido_cli.contract` (so this module never imports
+pydantic); tests prove that its verdict and its fast path's agree with the models'
+(tests/test_rules.py, tests/test_contract_agreement.py).
 
 The rules a schema cannot state are :data:`BEYOND_SCHEMA` (listed in docs/validate.md). Warnings
 are never schema errors: the exported schema accepts every event that has only warnings.
@@ -34,25 +36,34 @@ import difflib
 import json
 import math
 import re
-import typing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel
 
-from rapido_cli.models import (
+from rapido_cli.contract import (
+    BOOKING_ATTRIBUTES,
+    BOOKING_REQUIRED,
+    COORDINATE_RANGES,
+    ENVELOPE_FIELDS,
+    EVENT_FIELDS,
+    EVENT_TYPES,
     INTEGER_ATTRIBUTES,
     INTEGER_ENVELOPE_FIELDS,
+    MAX_AMOUNT,
     MAX_EVENT_BYTES,
+    MAX_EVENT_ID_LENGTH,
     MAX_PWA_PROPERTIES_BYTES,
+    MIN_AMOUNT,
+    MIN_SECONDS,
+    ORDER_STATUSES,
+    PAYMENT_REQUIRED,
+    PWA_FIELDS,
+    SCHEMA_VERSION,
+    SECONDS_CEILING,
     STATUS_TO_TYPE,
-    BookingAttributes,
-    Envelope,
-    EventRef,
-    PaymentAttributes,
-    PwaEvent,
+    UNIX_SECONDS_ATTRIBUTES,
 )
 
 Severity = Literal["error", "warning"]
@@ -155,52 +166,17 @@ BEYOND_SCHEMA: tuple[BeyondRule, ...] = (
 
 
 # ---------------------------------------------------------------------------------------------
-# the contract, read from the models (one definition)
+# the contract: facts read from the models by scripts/gen_contract.py (rapido_cli/contract.py)
 
-
-def _constraint(model: type[BaseModel], name: str, attr: str) -> Any:
-    for meta in model.model_fields[name].metadata:
-        value = getattr(meta, attr, None)
-        if value is not None:
-            return value
-    raise LookupError(f"{model.__name__}.{name} has no {attr} constraint")
-
-
-def _choices(model: type[BaseModel], name: str) -> tuple[str, ...]:
-    return tuple(typing.get_args(model.model_fields[name].annotation))
-
-
-def _required(model: type[BaseModel]) -> tuple[str, ...]:
-    return tuple(n for n, f in model.model_fields.items() if f.is_required())
-
-
-ENVELOPE_FIELDS: tuple[str, ...] = tuple(Envelope.model_fields)
-EVENT_FIELDS: tuple[str, ...] = tuple(EventRef.model_fields)
-PWA_FIELDS: tuple[str, ...] = tuple(PwaEvent.model_fields)
-EVENT_TYPES: tuple[str, ...] = _choices(EventRef, "type")
-ORDER_STATUSES: tuple[str, ...] = _choices(BookingAttributes, "orderStatus")
-BOOKING_ATTRIBUTES: tuple[str, ...] = tuple(BookingAttributes.model_fields)
-#: Required attributes of order.* and payment.* events.
-_REQUIRED_BOOKING = _required(BookingAttributes)
-_REQUIRED_PAYMENT = _required(PaymentAttributes)
-MAX_EVENT_ID_LENGTH: int = _constraint(EventRef, "id", "max_length")
-MAX_AMOUNT: int = _constraint(BookingAttributes, "amount_total", "le")
-#: (field, lowest, highest, what) of the four coordinates.
-_COORDINATES: tuple[tuple[str, int, int, str], ...] = tuple(
-    (
-        name,
-        _constraint(BookingAttributes, name, "ge"),
-        _constraint(BookingAttributes, name, "le"),
-        "latitude" if name.endswith("_lat") else "longitude",
-    )
-    for name in ("location_origin_lat", "location_origin_long", "location_dest_lat", "location_dest_long")
+#: (field, lowest, highest, what) of the coordinates.
+_COORDINATES: tuple[tuple[str, float, float, str], ...] = tuple(
+    (name, lo, hi, "latitude" if name.endswith("_lat") else "longitude") for name, lo, hi in COORDINATE_RANGES
 )
-(_, _OLAT_LO, _OLAT_HI, _), (_, _OLONG_LO, _OLONG_HI, _), (_, _DLAT_LO, _DLAT_HI, _), (_, _DLONG_LO, _DLONG_HI, _) = (
-    _COORDINATES
-)
-#: Unix seconds have 10 digits until the year 2286; 13 digits are milliseconds, 16 microseconds.
-_SECONDS_CEILING: int = _constraint(BookingAttributes, "start_time", "lt")
-_INTEGER_ATTRIBUTES = frozenset(INTEGER_ATTRIBUTES)
+_RANGE = {name: (lo, hi) for name, lo, hi in COORDINATE_RANGES}
+_OLAT_LO, _OLAT_HI = _RANGE["location_origin_lat"]
+_OLONG_LO, _OLONG_HI = _RANGE["location_origin_long"]
+_DLAT_LO, _DLAT_HI = _RANGE["location_dest_lat"]
+_DLONG_LO, _DLONG_HI = _RANGE["location_dest_long"]
 
 _ENVELOPE_SET = frozenset(ENVELOPE_FIELDS)
 _EVENT_SET = frozenset(EVENT_FIELDS)
@@ -373,7 +349,7 @@ def _clean_booking(o: Any, size: int | None) -> bool:
         or not uid
         or uid.isspace()
         or type(sv) is not int
-        or sv != 1
+        or sv != SCHEMA_VERSION
         or type(t) is not str
         or type(eid) is not str
         or not 0 < len(eid) <= MAX_EVENT_ID_LENGTH
@@ -396,7 +372,7 @@ def _clean_booking(o: Any, size: int | None) -> bool:
     if type(oid) is not str or not oid or oid.isspace():
         return False
     x = a["amount_total"]
-    if type(x) not in _NUM or not 0 <= x <= MAX_AMOUNT:
+    if type(x) not in _NUM or not MIN_AMOUNT <= x <= MAX_AMOUNT:
         return False
     olat = a["location_origin_lat"]
     if type(olat) not in _NUM or not _OLAT_LO <= olat <= _OLAT_HI:
@@ -412,7 +388,7 @@ def _clean_booking(o: Any, size: int | None) -> bool:
         return False
     st = a["start_time"]
     et = a["end_time"]
-    if type(st) is not int or type(et) is not int or not _Y2000 <= st <= et < _SECONDS_CEILING:
+    if type(st) is not int or type(et) is not int or not _Y2000 <= st <= et < SECONDS_CEILING:
         return False
     tz = a["tz"]
     return type(tz) is str and (tz in _IANA if _IANA is not None else is_iana_zone(tz))
@@ -493,11 +469,11 @@ def _check_server(obj: Any, size: int | None) -> list[Problem]:
 
     # schemaVersion
     if "schemaVersion" not in obj:
-        add(Problem("schemaVersion", "missing schemaVersion (always 1)"))
+        add(Problem("schemaVersion", f"missing schemaVersion (always {SCHEMA_VERSION})"))
     else:
         sv = obj["schemaVersion"]
-        if type(sv) not in _NUM or sv != 1:
-            add(Problem("schemaVersion", f"schemaVersion must be 1, got {describe(sv)}"))
+        if type(sv) not in _NUM or sv != SCHEMA_VERSION:
+            add(Problem("schemaVersion", f"schemaVersion must be {SCHEMA_VERSION}, got {describe(sv)}"))
 
     # attributes
     if "attributes" not in obj:
@@ -526,7 +502,7 @@ def _check_attributes(a: dict[Any, Any], etype: str | None, add: Any) -> None:
     booking = etype is None or etype.startswith("order.")
     # Required: every booking attribute for order.* events; payment events must name their order.
     if etype is not None:
-        required = _REQUIRED_BOOKING if booking else _REQUIRED_PAYMENT
+        required = BOOKING_REQUIRED if booking else PAYMENT_REQUIRED
         for name in required:
             if name not in a:
                 add(Problem(f"attributes.{name}", f"missing {name}"))
@@ -571,7 +547,7 @@ def _check_attributes(a: dict[Any, Any], etype: str | None, add: Any) -> None:
             elif name == "orderStatus":
                 status = v
     host = a.get("hostStatus")
-    if status == "CONFIRMED" and host in _STATUSES and host != "CONFIRMED":
+    if status == "CONFIRMED" and type(host) is str and host in _STATUSES and host != "CONFIRMED":
         add(
             Problem(
                 "attributes.hostStatus",
@@ -588,7 +564,7 @@ def _check_attributes(a: dict[Any, Any], etype: str | None, add: Any) -> None:
             add(Problem(p, f"amount_total must be a number, got {describe(v)}{extra}"))
         elif isinstance(v, float) and not math.isfinite(v):
             add(Problem(p, f"amount_total must be a finite number, got {v!r}"))
-        elif v < 0:
+        elif v < MIN_AMOUNT:
             add(Problem(p, f"amount_total is negative ({v!r})"))
         elif v > MAX_AMOUNT:
             add(
@@ -623,7 +599,7 @@ def _check_attributes(a: dict[Any, Any], etype: str | None, add: Any) -> None:
             )
 
     times: dict[str, int] = {}
-    for name in ("start_time", "end_time"):
+    for name in UNIX_SECONDS_ATTRIBUTES:
         if name in a:
             t = _check_time(name, a[name], add)
             if t is not None:
@@ -693,10 +669,10 @@ def _check_time(name: str, v: Any, add: Any) -> int | None:
     if isinstance(v, float) and not math.isfinite(v):
         add(Problem(p, f"{name} must be integer Unix seconds, got {v!r}"))
         return None
-    if v < 0:
+    if v < MIN_SECONDS:
         add(Problem(p, f"{name} is negative ({v!r}); Unix seconds count from 1970"))
         return None
-    if v >= _SECONDS_CEILING:
+    if v >= SECONDS_CEILING:
         digits = _digits(int(v))
         if digits == 13:
             add(

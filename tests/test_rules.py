@@ -238,6 +238,10 @@ def test_never_raises_on_deep_or_odd_values() -> None:
     odd = {1: 2, None: [], ("t",): 1.5}
     assert check_server_event(odd)
     assert check_server_event({"userId": "u", "event": {"type": ["x"], "id": {}}, "attributes": {}, "schemaVersion": 1})
+    # an unhashable status next to a confirmed order: a type error for that field, not an internal error
+    assert errors(check_server_event(with_attrs(hostStatus=[]))) == {
+        "attributes.hostStatus": "hostStatus must be a string, got an array"
+    }
 
 
 def _containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:

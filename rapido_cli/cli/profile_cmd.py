@@ -174,9 +174,11 @@ def _complete_setting(incomplete: str) -> list[str]:
 
 def _complete_value(ctx: typer.Context, incomplete: str) -> list[str]:
     """Values for `set NAME KEY <TAB>`: the choices the setting has."""
+    from rapido_cli.contract import SERVICES
+
     setting = str(ctx.params.get("setting") or "").replace("-", "_")
     choices = {
-        "service": ["flights", "hotels"],
+        "service": list(SERVICES),
         "allow_http": ["true", "false"],
         "key": ["keyring", "env:", "command:", "file:"],
     }.get(setting, [])

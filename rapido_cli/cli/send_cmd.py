@@ -13,11 +13,11 @@ from rapido_cli.cli.dryrun_out import DryRunFormat
 if TYPE_CHECKING:
     from rapido_cli.transport import SendResult
 
-EVENT_TYPE_NAMES = ("order.confirmed", "order.cancelled", "order.modified", "payment.completed", "payment.failed")
-
 
 def _complete_type(incomplete: str) -> list[str]:
-    return [t for t in EVENT_TYPE_NAMES if t.startswith(incomplete)]
+    from rapido_cli.contract import EVENT_TYPES
+
+    return [t for t in EVENT_TYPES if t.startswith(incomplete)]
 
 
 class Kind(StrEnum):

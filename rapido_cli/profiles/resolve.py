@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from rapido_cli.contract import SERVICES
+from rapido_cli.contract import API_PATH, SERVICES
 from rapido_cli.errors import ConfigError, RapidoError, UsageError
 from rapido_cli.profiles.keys import KEY_ENV, Secret, check_key_value, read_key
 from rapido_cli.profiles.store import DEFAULTS, default_config_path, is_key_source, load_profiles_file
@@ -64,7 +64,7 @@ class Target:
     @property
     def event_url(self) -> str:
         """The full URL of ``POST /api/ota/event``."""
-        return self.base_url.rstrip("/") + "/api/ota/event"
+        return self.base_url.rstrip("/") + API_PATH
 
     @property
     def name(self) -> str:

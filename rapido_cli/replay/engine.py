@@ -49,9 +49,9 @@ from typing import IO, Any, Literal
 
 import orjson
 
+from rapido_cli.contract import MAX_EVENT_BYTES
 from rapido_cli.errors import LocalIOError, RapidoError
 from rapido_cli.journal import Journal, JournalWriter, Record, invalid_key
-from rapido_cli.models import MAX_EVENT_BYTES
 from rapido_cli.profiles import Target
 from rapido_cli.replay._rate import AdaptiveRate, RateLimiter
 from rapido_cli.replay.breaker import Breaker, signal_of

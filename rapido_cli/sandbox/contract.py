@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from rapido_cli.models import SERVICES
+from rapido_cli.contract import SERVICES
 from rapido_cli.rules import check_server_event
 from rapido_cli.sandbox.config import DROP, DROP_AFTER, SandboxConfig, SandboxEvent
 from rapido_cli.sandbox.http import Headers

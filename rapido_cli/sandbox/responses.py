@@ -1,6 +1,6 @@
 """What the sandbox answers: the :class:`Answer` every check returns, the API's bodies and codes.
 
-Codes (``rapido_cli.models``): 7000 delivered, 7001 invalid request or event, 7002 unauthorized
+Codes (``rapido_cli.contract``): 7000 delivered, 7001 invalid request or event, 7002 unauthorized
 or forbidden, 7003 rate limited, 7004 internal (an injected 5xx), 7005 no such endpoint. Every
 answer code the sandbox gives is listed in ``docs/sandbox.md`` ("Answer codes").
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from rapido_cli.models import (
+from rapido_cli.contract import (
     CODE_INTERNAL,
     CODE_INVALID,
     CODE_NOT_FOUND,

@@ -19,8 +19,8 @@ from urllib.parse import parse_qs
 
 import orjson
 
+from rapido_cli.contract import API_PATH, MAX_EVENT_BYTES
 from rapido_cli.errors import UsageError
-from rapido_cli.models import API_PATH, MAX_EVENT_BYTES
 from rapido_cli.net import host_of, is_loopback_literal, is_loopback_origin
 from rapido_cli.rules import check_pwa_event, check_server_event
 from rapido_cli.sandbox.config import DROP, SandboxConfig, SandboxEvent
@@ -167,7 +167,7 @@ class Sandbox:
         """Bind, listen and serve in background threads; returns once connections are accepted."""
         if self._server is not None:
             return self
-        # Warm the validators (first pydantic/zoneinfo use is slow) before the first request.
+        # Warm the validators (their first use is slow) before the first request.
         check_server_event({})
         check_pwa_event({})
         try:
