@@ -292,4 +292,11 @@ def test_a_bug_in_a_check_still_gets_an_answer(
     assert r.json()["code"] == 7004 and "bug" in r.json()["error"]["message"]
     # the traceback is shown on the sandbox's own stderr, and the sandbox goes on
     client.get("/_sandbox/stats")
-    assert "TypeError" in capfd.readouterr().err
+    # (the handler thread prints the traceback after it has answered: wait for it, briefly)
+    import time
+
+    err, deadline = "", time.monotonic() + 5
+    while "TypeError" not in err and time.monotonic() < deadline:
+        err += capfd.readouterr().err
+        time.sleep(0.02)
+    assert "TypeError" in err

@@ -208,7 +208,9 @@ def test_cli_filters_and_json_lines(invoke) -> None:
     server = TinySse([events])
     res = invoke("tail", "--url", server.url, "--type", "order.*", "--json")
     assert res.code == 75 and "sandbox" in res.stderr  # the server closed: gone
-    assert [json.loads(line)["seq"] for line in res.stdout.splitlines()] == [1, 3]
+    *records, last = (json.loads(line) for line in res.stdout.splitlines())
+    assert [r["seq"] for r in records] == [1, 3]
+    assert last["ok"] is False and last["error"]["exit_code"] == 75  # --json: the failure as JSON too
     server = TinySse([events])
     res = invoke("tail", "--url", server.url, "--order-id", "A", "--verdict", "accepted")
     assert [line.split()[2] for line in res.stdout.splitlines()] == ["order.confirmed", "payment.completed"]

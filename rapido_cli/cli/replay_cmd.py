@@ -40,7 +40,7 @@ journal busy): run again later · 1 invalid or rejected events · 0 all delivere
   rapido build flight --csv export.csv \\
       | rapido replay - --rate auto --json > replay.log
 
-  rapido replay backfill.yaml --max-duration 3000 -q      # from cron: one line unless something is wrong
+  rapido replay backfill.yaml --max-duration 3000 -q   # cron: quiet unless bad
 
   rapido replay backfill.json --dry-run --sandbox
 """

@@ -31,9 +31,11 @@ PWA steps (booking_completed ...) are emitted only with --with-pwa, to a sandbox
 
   rapido trigger --list
   rapido trigger flight-booking --sandbox
-  rapido trigger flight-booking --set order_id=FL_42 --set amount=9100 --set to=BOM
+  rapido trigger flight-booking --set order_id=FL_42 --set amount=9100 \\
+      --set to=BOM
   rapido trigger hotel-modification --dry-run --output-format curl > replay.sh
-  rapido trigger flight-booking --sandbox-url http://127.0.0.1:8787 --with-pwa --skip confirm
+  rapido trigger flight-booking --sandbox-url http://127.0.0.1:8787 \\
+      --with-pwa --skip confirm
   rapido trigger ./my-scenario.yaml --json | jq -c 'select(.outcome)'
 """
 

@@ -55,7 +55,7 @@ Exit status: 0 valid, 1 invalid, 2 a file is missing or unreadable.
   rapido build flight --csv export.csv \\
       | rapido validate - --json | jq '.problems[]'
   rapido validate --kind pwa captured-pwa-events.jsonl
-  rapido validate events/ --output-format github      # annotations in a GitHub Actions job
+  rapido validate events/ --output-format github   # GitHub Actions annotations
   rapido validate events/ --output-format junit > validate.xml
 """
 

@@ -18,6 +18,7 @@ from rapido_cli.profiles import (
     keyring_backend_name,
     load_profiles_file,
 )
+from rapido_cli.profiles.urlpolicy import allow_http_hint
 
 
 def check_config_file(path: Path) -> tuple[Check, dict[str, Any] | None]:
@@ -145,7 +146,7 @@ def check_url(url: str | None, allow_http: bool, profile: str = "NAME") -> Check
     except ConfigError as exc:
         hint = exc.hint
         if "plain http" in exc.message:
-            hint = f"use https://, or if you really mean it: `rapido profile set {profile} allow_http true`"
+            hint = allow_http_hint(exc.hint, profile)
         return Check("url", "base URL", "fail", exc.message, hint=hint, data={"url": url})
     parts = urlsplit(url)
     data = {"url": url, "scheme": parts.scheme, "host": parts.hostname, "port": _port(url)}

@@ -18,7 +18,7 @@ from rapido_cli.contract import API_PATH, SERVICES
 from rapido_cli.errors import ConfigError, RapidoError, UsageError
 from rapido_cli.profiles.keys import KEY_ENV, Secret, check_key_value, read_key
 from rapido_cli.profiles.store import DEFAULTS, default_config_path, is_key_source, load_profiles_file
-from rapido_cli.profiles.urlpolicy import check_base_url
+from rapido_cli.profiles.urlpolicy import allow_http_hint, check_base_url
 from rapido_cli.text import inert
 
 #: field -> environment variable that overrides it.
@@ -236,7 +236,7 @@ def checked_base_url(
         return check_base_url(url, allow_http, environ)
     except ConfigError as exc:
         if "plain http" in exc.message:
-            exc.hint = f"use https://, or if you really mean it: `rapido profile set {profile} allow_http true`"
+            exc.hint = allow_http_hint(exc.hint, profile)
         raise
 
 

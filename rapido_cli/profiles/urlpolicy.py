@@ -13,3 +13,11 @@ def check_base_url(url: str, allow_http: bool, environ: Mapping[str, str] | None
     from rapido_cli.transport.route import check_base_url as check
 
     return check(url, allow_http, environ)
+
+
+def allow_http_hint(hint: str | None, profile: str) -> str:
+    """The transport's hint for plain http, naming the command that allows it for ``profile``."""
+    command = f"`rapido profile set {profile} allow_http true`"
+    if hint and "`allow_http: true` in the profile" in hint:
+        return hint.replace("set `allow_http: true` in the profile", f"run {command}")
+    return f"use https://, or if you really mean it: {command}"
