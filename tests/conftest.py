@@ -12,11 +12,20 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+#: The tests folder, and the project around it: use these instead of ``Path(__file__).parent``, so a
+#: test file can move between tests/unit, tests/cli and tests/e2e without its paths changing.
+TESTS = Path(__file__).resolve().parent
+PROJECT_ROOT = TESTS.parent
+DATA = TESTS / "data"
 
-from httpserver import Reply, ScriptedServer
+# Helpers (httpserver, test_keyring_support, ...) sit in tests/; a few test modules import from each
+# other across the layers (``from test_replay import Counted``): all importable by their plain name.
+for _dir in (TESTS / "e2e", TESTS / "cli", TESTS / "unit", TESTS):
+    if str(_dir) not in sys.path:
+        sys.path.insert(0, str(_dir))
 
-DATA = Path(__file__).parent / "data"
+from httpserver import Reply, ScriptedServer  # noqa: E402
+
 TEST_KEY = "sk_test_SECRET_abcd1234WXYZ"
 
 
@@ -120,7 +129,7 @@ def seed_dir() -> Path:
     return DATA / "seed"
 
 
-__all__ = ["TEST_KEY", "Reply", "Result", "ScriptedServer", "write_profiles"]
+__all__ = ["DATA", "PROJECT_ROOT", "TESTS", "TEST_KEY", "Reply", "Result", "ScriptedServer", "write_profiles"]
 
 
 

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import TESTS
 
 from rapido_cli.build import booking_event
 from rapido_cli.client import encode_event
 from rapido_cli.csvbuild import BookingCsv, ColumnMap, event_line, normalize_header
 from rapido_cli.errors import DataError, FieldError, UsageError
 
-DATA = Path(__file__).parent / "data" / "csv"
+DATA = TESTS / "data" / "csv"
 
 # send-booking flag for each CSV column (location_lat/long are joined into --location).
 FLAGS = {

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import TESTS
 
 from rapido_cli.cli.history_cmd import parse_since
 from rapido_cli.errors import UsageError
@@ -331,7 +332,7 @@ def test_after_a_replay_with_one_rejection_history_lists_exactly_that_event(
             RAPIDO_CLIENT_KEY="test-key-0000-1234",
         )
         events = tmp_path / "events.jsonl"
-        data = Path(__file__).parent / "data" / "csv" / "flights.csv"
+        data = TESTS / "data" / "csv" / "flights.csv"
         built = rapido(env, "build", "flight", "--csv", str(data), "-o", str(events))
         assert built.returncode == 0, built.stderr
         by_order = {json.loads(ln)["attributes"]["orderId"]: json.loads(ln) for ln in events.read_text().splitlines()}

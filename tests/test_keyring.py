@@ -18,7 +18,7 @@ import keyring
 import keyring.backends.fail
 import pytest
 import yaml
-from conftest import PAYMENT_SEND, TEST_KEY
+from conftest import PAYMENT_SEND, PROJECT_ROOT, TEST_KEY
 from test_keyring_support import HangingKeyring, LockedKeyring, MemoryKeyring, subprocess_env
 from typer.testing import CliRunner
 
@@ -360,7 +360,7 @@ def test_real_locked_keyring_fails_fast_with_exit_3(secret_service: None, tmp_pa
             "KEY": TEST_KEY,
         }
     )
-    wrapper = Path(__file__).parent.parent / "scripts" / "with-keyring.sh"
+    wrapper = PROJECT_ROOT / "scripts" / "with-keyring.sh"
     proc = subprocess.run(
         [str(wrapper), sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120, check=False
     )

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 import typer.main
+from conftest import TESTS
 
 from rapido_cli.cli import build_app
 
@@ -60,7 +61,7 @@ HOTEL = [
     "--check-out",
     "1708415200",
 ]
-CSV = Path(__file__).parent / "data" / "csv" / "flights.csv"
+CSV = TESTS / "data" / "csv" / "flights.csv"
 ESC = "\x1b"
 SGR = re.compile(r"\x1b\[([0-9;]*)m")
 _TOP = {name for name in getattr(typer.main.get_command(build_app()), "commands", {})}

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 
 import pytest
+from conftest import TESTS
 
 from rapido_cli.sandbox import Sandbox, SandboxConfig
 
-SEED_CLIENT = Path(__file__).parent / "data" / "seed_client.py"
-SEED_DOC = Path(__file__).parents[2] / "shared" / "seed" / "events-tracking.md"
+SEED_CLIENT = TESTS / "data" / "seed_client.py"
+SEED_DOC = TESTS / "data" / "seed" / "events-tracking.md"
 
 # The "Usage example" booking from the seed's Python section.
 BOOKING = {

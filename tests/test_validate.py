@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import PROJECT_ROOT, TESTS
 
 from rapido_cli.models import EVENT_TYPES, MAX_AMOUNT, MAX_EVENT_BYTES, MAX_EVENT_ID_LENGTH
 from rapido_cli.validate import Validator, check_jsonl_line, validate_paths
 from rapido_cli.validate._idtable import IdTable
 from rapido_cli.validate.schema import json_schema
 
-DATA = Path(__file__).parent / "data" / "validate"
+DATA = TESTS / "data" / "validate"
 MANIFEST: dict[str, dict[str, Any]] = json.loads((DATA / "bad" / "manifest.json").read_text())
 FLIGHT = json.loads((DATA / "good" / "flight.json").read_text())
 
@@ -330,7 +331,7 @@ def test_schema_command() -> None:
 def test_pre_commit_hook_definition() -> None:
     import yaml
 
-    hooks = yaml.safe_load((Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text())
+    hooks = yaml.safe_load((PROJECT_ROOT / ".pre-commit-hooks.yaml").read_text())
     ids = {h["id"]: h for h in hooks}
     assert ids["rapido-validate"]["entry"] == "rapido validate"
     assert ids["rapido-validate"]["language"] == "python"
