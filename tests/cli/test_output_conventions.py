@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import typer.main
-from conftest import TESTS
+from conftest import TESTS, run_rapido
 
 from rapido_cli.cli import build_app
 
@@ -82,15 +82,8 @@ def clean_env(**extra: str) -> dict[str, str]:
 def run(
     args: list[str], env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rapido_cli", *args],
-        env=env or clean_env(),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
+    """``rapido ARGS`` with exactly ``env``, stdout and stderr not terminals (in-process: see conftest)."""
+    return run_rapido(*args, env=env or clean_env(), input=stdin, exact_env=True, timeout=90).completed(args)
 
 
 def run_in_pty(args: list[str], env: dict[str, str], stderr_piped: bool = False) -> tuple[int, str, str]:
@@ -320,6 +313,7 @@ def test_error_has_a_hint_line() -> None:
 # ---------------------------------------------------------------- on a terminal
 
 
+@pytest.mark.slow  # a pseudo-terminal
 def test_colour_on_a_terminal() -> None:
     code, out, _ = run_in_pty([*FLIGHT, "--sandbox"], clean_env())
     assert code == 0, out
@@ -327,6 +321,7 @@ def test_colour_on_a_terminal() -> None:
     assert "delivered" in out
 
 
+@pytest.mark.slow  # a pseudo-terminal
 @pytest.mark.parametrize(
     ("extra_args", "extra_env"),
     [([], {"NO_COLOR": "1"}), (["--no-color"], {}), ([], {"NO_COLOR": ""})],
@@ -339,6 +334,7 @@ def test_no_escape_codes_on_a_terminal_when_asked(extra_args: list[str], extra_e
     assert ESC not in out, repr(out[:800])
 
 
+@pytest.mark.slow  # a pseudo-terminal
 def test_error_colour_follows_stderr_not_stdout() -> None:
     # stdout is a terminal, stderr a pipe: the error on stderr is plain.
     code, _, err = run_in_pty(
@@ -353,6 +349,7 @@ def test_error_colour_follows_stderr_not_stdout() -> None:
     assert colour_codes(out)
 
 
+@pytest.mark.slow  # a pseudo-terminal
 def test_help_colour_on_a_terminal_and_not_with_no_color() -> None:
     code, out, _ = run_in_pty(["send-booking", "--help"], clean_env())
     assert code == 0

@@ -6,13 +6,12 @@ import io
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PROJECT_ROOT, TESTS
+from conftest import PROJECT_ROOT, TESTS, run_rapido
 
 from rapido_cli.models import EVENT_TYPES, MAX_AMOUNT, MAX_EVENT_BYTES, MAX_EVENT_ID_LENGTH
 from rapido_cli.validate import Validator, check_jsonl_line, validate_paths
@@ -27,10 +26,8 @@ FLIGHT = json.loads((DATA / "good" / "flight.json").read_text())
 def run_cli(
     *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[bytes]:
-    full = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "rapido_cli", *args], input=stdin, capture_output=True, env=full, timeout=60, check=False
-    )
+    full = {"COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
+    return run_rapido(*args, input=stdin, env=full).completed(list(args), binary=True)
 
 
 # ---------------------------------------------------------------------------------------------
