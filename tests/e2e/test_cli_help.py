@@ -52,6 +52,7 @@ import json, os, sys
 heavy_roots, paths, outdir = sys.argv[1].split(","), json.loads(sys.argv[2]), sys.argv[3]
 
 import rapido_cli.cli
+import typer.rich_utils  # what every --help renders with (a heavy module it pulled in would show below)
 
 rapido_cli.cli.build_app()
 from rapido_cli.__main__ import main
