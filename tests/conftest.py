@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -122,6 +123,8 @@ def _run_in_process(
     with _IN_PROCESS, CliRunner().isolation(input=input, env=env) as (out, err, _):
         click.formatting.FORCED_WIDTH = None  # as in a process: COLUMNS decides (isolation sets 80, restores)
         saved_argv, saved_cwd = sys.argv, os.getcwd()
+        saved_handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        sandboxes_before = _sandbox_threads()
         sys.argv = ["rapido", *args]
         code = 0
         try:
@@ -134,16 +137,26 @@ def _run_in_process(
             else:
                 print(exc.code, file=sys.stderr)
                 code = 1
-        except BaseException:  # as the interpreter: a traceback on stderr, exit status 1
+        except Exception:  # as the interpreter: a traceback on stderr, exit status 1
             traceback.print_exc(file=sys.stderr)
             code = 1
         finally:
             sys.argv = saved_argv
             os.chdir(saved_cwd)
+            if threading.current_thread() is threading.main_thread():
+                for sig, handler in saved_handlers.items():  # a process would exit; this one goes on
+                    if handler is not None:
+                        signal.signal(sig, handler)
             sys.stdout.flush()
             sys.stderr.flush()
         stdout, stderr = out.getvalue(), err.getvalue()
+    left = _sandbox_threads() - sandboxes_before
+    assert not left, f"`rapido {' '.join(args)}` left an embedded sandbox running: {sorted(t.name for t in left)}"
     return Result(code, _text(stdout), _text(stderr), stdout, stderr)
+
+
+def _sandbox_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith("sandbox-") and t.is_alive()}
 
 
 def run_rapido(
