@@ -1,7 +1,7 @@
 """Exit codes and the domain errors that carry them.
 
 Every error a user can cause is a :class:`RapidoError` with an exit code and a hint; one
-boundary (``rapido_cli.cli.main``) turns it into a message on stderr. Anything else is a bug.
+boundary (``rapido_cli.cli.common.common_options``) turns it into a message on stderr. Anything else is a bug.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """The documented exit codes (see CLI.md)."""
+    """The documented exit codes (README, "Exit codes"): scripts and cron jobs act on them."""
 
     OK = 0
     DATA = 1  # rejected or invalid data: retrying will not help
@@ -63,12 +63,6 @@ class LocalIOError(RapidoError):
     """A local file could not be read or written as needed: disk full, damaged journal (exit 74)."""
 
     exit_code = ExitCode.IOERR
-
-
-class InterruptedRun(RapidoError):
-    """Stopped by a signal after saving progress (exit 130)."""
-
-    exit_code = ExitCode.INTERRUPTED
 
 
 class FieldError(DataError):

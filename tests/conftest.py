@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+#: The tests folder, and the project around it: use these instead of ``Path(__file__).parent``, so a
+#: test file can move between tests/unit, tests/cli and tests/e2e without its paths changing.
+TESTS = Path(__file__).resolve().parent
+PROJECT_ROOT = TESTS.parent
+DATA = TESTS / "data"
 
-from httpserver import Reply, ScriptedServer
+# Helpers (httpserver, test_keyring_support, ...) sit in tests/; a few test modules import from each
+# other across the layers (``from test_replay import Counted``): all importable by their plain name.
+for _dir in (TESTS / "e2e", TESTS / "cli", TESTS / "unit", TESTS):
+    if str(_dir) not in sys.path:
+        sys.path.insert(0, str(_dir))
 
-DATA = Path(__file__).parent / "data"
+from httpserver import Reply, ScriptedServer  # noqa: E402
+
 TEST_KEY = "sk_test_SECRET_abcd1234WXYZ"
 
 
@@ -37,57 +51,168 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 
 @dataclass
 class Result:
+    """What one run of ``rapido`` left: its exit code and what it wrote (text, and the raw bytes)."""
+
     code: int
     stdout: str
     stderr: str
+    stdout_bytes: bytes = field(default=b"", repr=False)
+    stderr_bytes: bytes = field(default=b"", repr=False)
 
     @property
     def output(self) -> str:
         return self.stdout + self.stderr
 
+    def completed(self, args: list[str], *, binary: bool = False) -> subprocess.CompletedProcess[Any]:
+        """The same result as a :class:`subprocess.CompletedProcess` (for helpers written against one)."""
+        if binary:
+            return subprocess.CompletedProcess(args, self.code, self.stdout_bytes, self.stderr_bytes)
+        return subprocess.CompletedProcess(args, self.code, self.stdout, self.stderr)
+
+
+#: Environment variables only a fresh interpreter reads (PYTHONPATH, PYTHON_KEYRING_BACKEND, ...) or
+#: that switch the program into shell-completion mode: a run given one of them is a real process.
+_PROCESS_ONLY_PREFIXES = ("PYTHON", "_RAPIDO_COMPLETE", "_TYPER_COMPLETE")
+
+#: In-process runs swap sys.stdin/stdout/stderr, sys.argv and os.environ: one at a time, whichever thread.
+_IN_PROCESS = threading.RLock()
+
+
+def needs_a_process(env: Mapping[str, str | None] | None) -> bool:
+    """Whether ``env`` changes a variable only a fresh interpreter reads (see ``_PROCESS_ONLY_PREFIXES``)."""
+    return any(
+        k.startswith(_PROCESS_ONLY_PREFIXES) and os.environ.get(k) != v for k, v in (env or {}).items()
+    )
+
+
+def _text(data: bytes) -> str:
+    # As subprocess.run(text=True) reads it: UTF-8, universal newlines.
+    return data.decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _run_process(
+    args: list[str], env: dict[str, str | None], input: str | bytes | None, timeout: float, cwd: Path | None
+) -> Result:
+    full_env = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
+    proc = subprocess.run(
+        [sys.executable, "-m", "rapido_cli", *args],
+        capture_output=True,
+        env=full_env,
+        cwd=cwd,
+        input=input.encode() if isinstance(input, str) else input,
+        timeout=timeout,
+        check=False,
+    )
+    return Result(proc.returncode, _text(proc.stdout), _text(proc.stderr), proc.stdout, proc.stderr)
+
+
+def _run_in_process(
+    args: list[str], env: dict[str, str | None], input: str | bytes | None, cwd: Path | None
+) -> Result:
+    """``rapido ARGS`` in this interpreter, as ``python -m rapido_cli`` would run it (same entry point).
+
+    stdin/stdout/stderr are in-memory streams (not terminals), ``env`` overlays os.environ for the run
+    (a value of None removes the variable), and an exception that escapes becomes a traceback on
+    stderr and exit code 1, as the interpreter would print it.
+    """
+    import click.formatting
+    from click.testing import CliRunner
+
+    from rapido_cli.__main__ import main
+
+    with _IN_PROCESS, CliRunner().isolation(input=input, env=env) as (out, err, _):
+        click.formatting.FORCED_WIDTH = None  # as in a process: COLUMNS decides (isolation sets 80, restores)
+        saved_argv, saved_cwd = sys.argv, os.getcwd()
+        saved_handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        sandboxes_before = _sandbox_threads()
+        sys.argv = ["rapido", *args]
+        code = 0
+        try:
+            if cwd is not None:
+                os.chdir(cwd)
+            main()
+        except SystemExit as exc:
+            if exc.code is None or isinstance(exc.code, int):
+                code = exc.code or 0
+            else:
+                print(exc.code, file=sys.stderr)
+                code = 1
+        except Exception:  # as the interpreter: a traceback on stderr, exit status 1
+            traceback.print_exc(file=sys.stderr)
+            code = 1
+        finally:
+            sys.argv = saved_argv
+            os.chdir(saved_cwd)
+            if threading.current_thread() is threading.main_thread():
+                for sig, handler in saved_handlers.items():  # a process would exit; this one goes on
+                    if handler is not None:
+                        signal.signal(sig, handler)
+            sys.stdout.flush()
+            sys.stderr.flush()
+        stdout, stderr = out.getvalue(), err.getvalue()
+    left = _sandbox_threads() - sandboxes_before
+    assert not left, f"`rapido {' '.join(args)}` left an embedded sandbox running: {sorted(t.name for t in left)}"
+    return Result(code, _text(stdout), _text(stderr), stdout, stderr)
+
+
+def _sandbox_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith("sandbox-") and t.is_alive()}
+
+
+def run_rapido(
+    *args: str,
+    env: Mapping[str, str | None] | None = None,
+    input: str | bytes | None = None,
+    timeout: float = 60,
+    in_process: bool | None = None,
+    exact_env: bool = False,
+    cwd: Path | None = None,
+) -> Result:
+    """Run ``rapido ARGS``: in this process by default (fast), or as a real ``python -m rapido_cli``.
+
+    ``env`` is added to the current environment (``exact_env=True``: it *is* the environment).
+    ``in_process=False`` asks for a real process: use it where the process is the point (signals,
+    exit by signal, terminals, import costs). ``in_process=None`` (the default) runs in-process
+    unless ``env`` holds a variable only a fresh interpreter reads (``needs_a_process``).
+    ``timeout`` applies to real processes; in-process runs are bounded by pytest-timeout.
+    """
+    overlay: dict[str, str | None] = {}
+    if exact_env:
+        overlay.update({k: None for k in os.environ if k not in (env or {})})
+    overlay.update(env or {})
+    overlay.setdefault("COLUMNS", "200")
+    if in_process is None:
+        in_process = not needs_a_process(overlay)
+    if in_process:
+        return _run_in_process(list(args), overlay, input, cwd)
+    return _run_process(list(args), overlay, input, timeout, cwd)
+
 
 @pytest.fixture
 def rapido() -> Callable[..., Result]:
-    """Run the real CLI in a subprocess: ``rapido("send", "--file", f, env={...}, input="...")``."""
+    """Run the CLI: ``rapido("send", "--file", f, env={...}, input="...")`` -> :class:`Result`.
 
-    def run(*args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 60) -> Result:
-        full_env = dict(os.environ)
-        full_env.update(env or {})
-        full_env.setdefault("COLUMNS", "200")
-        proc = subprocess.run(
-            [sys.executable, "-m", "rapido_cli", *args],
-            capture_output=True,
-            text=True,
-            env=full_env,
-            input=input,
-            timeout=timeout,
-            check=False,
-        )
-        return Result(proc.returncode, proc.stdout, proc.stderr)
+    In-process by default (see :func:`run_rapido`); ``in_process=False`` for a real process.
+    """
+    return run_rapido
 
-    return run
+
+@pytest.fixture
+def rapido_proc() -> Callable[..., Result]:
+    """Like ``rapido`` but always a real ``python -m rapido_cli`` process (signals, terminals, start-up)."""
+    return functools.partial(run_rapido, in_process=False)
 
 
 @pytest.fixture
 def run_cli() -> Callable[..., Result]:
-    """Run the CLI in-process with Typer's runner (no 0.5 s process start): same call and Result as ``rapido``.
+    """The ``rapido`` fixture under the name the security tests use (in-process by default)."""
+    return run_rapido
 
-    ``run_cli("history", "--json", env={...}, input="...")``; stdout and stderr are kept apart, and
-    an exception that is not a clean exit propagates (a traceback fails the test).
-    """
-    from typer.testing import CliRunner
 
-    from rapido_cli.cli import build_app
-
-    runner = CliRunner()
-    app = build_app()
-
-    def run(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
-        full_env = {"COLUMNS": "200", **(env or {})}
-        res = runner.invoke(app, list(args), input=input, env=full_env, catch_exceptions=False)
-        return Result(res.exit_code, res.stdout, res.stderr)
-
-    return run
+@pytest.fixture
+def invoke() -> Callable[..., Result]:
+    """The ``rapido`` fixture under the name the toolkit tests use (in-process by default)."""
+    return run_rapido
 
 
 @pytest.fixture
@@ -142,15 +267,15 @@ def seed_dir() -> Path:
     return DATA / "seed"
 
 
-__all__ = ["TEST_KEY", "Reply", "Result", "ScriptedServer", "write_profiles"]
+__all__ = ["DATA", "PROJECT_ROOT", "TESTS", "TEST_KEY", "Reply", "Result", "ScriptedServer", "write_profiles"]
 
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Soak tests (``@pytest.mark.slow``) run only with RAPIDO_RUN_SLOW=1 (set by .ci/run, bounded)."""
-    if os.environ.get("RAPIDO_RUN_SLOW") == "1":
+    """Slow tests (``@pytest.mark.slow``: soak, pty, browser, packaging) run only with RAPIDO_RUN_SLOW=1 (.ci/run)."""
+    if run_slow():
         return
-    skip = pytest.mark.skip(reason="slow soak test: set RAPIDO_RUN_SLOW=1 to run it")
+    skip = pytest.mark.skip(reason="slow: set RAPIDO_RUN_SLOW=1 to run it")
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
@@ -179,22 +304,66 @@ PAYMENT_SEND = [
 ]
 
 
-@pytest.fixture
-def invoke() -> Callable[..., Result]:
-    """Run the CLI in-process (Typer's runner): ``invoke("send", "--dry-run", env={...}, input="...")``.
+# ---------------------------------------------------------------- the sandbox, the CliRunner, waiting
 
-    Same ``Result`` as the ``rapido`` fixture; ``env`` is applied on top of the test's environment.
+
+@pytest.fixture
+def sandbox_config() -> dict[str, Any]:
+    """Settings of the ``sandbox`` fixture (besides host and port): override this fixture in a module."""
+    return {"client_id": "acme-travel", "client_key": TEST_KEY}
+
+
+@pytest.fixture
+def sandbox(sandbox_config: dict[str, Any]) -> Iterator[Any]:
+    """A running :class:`rapido_cli.sandbox.Sandbox` on a free loopback port, stopped afterwards."""
+    from rapido_cli.sandbox import Sandbox, SandboxConfig
+
+    with Sandbox(SandboxConfig(host="127.0.0.1", port=0, **sandbox_config)) as sb:
+        yield sb
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Any:
+    """Typer's CliRunner on the app: ``cli("profile", "show", input=..., env=...)`` -> click's Result.
+
+    ``RAPIDO_CONFIG`` points at ``cli.cfg`` (``<tmp>/cfg/profiles.yaml``, not created).
     """
     from typer.testing import CliRunner
 
     from rapido_cli.cli import build_app
 
+    cfg = tmp_path / "cfg" / "profiles.yaml"
+    runner = CliRunner()
     app = build_app()
 
-    def run(*args: str, env: dict[str, str] | None = None, input: str | bytes | None = None) -> Result:
-        res = CliRunner().invoke(app, list(args), env={"COLUMNS": "200", **(env or {})}, input=input)
-        if res.exception is not None and not isinstance(res.exception, SystemExit):
-            raise res.exception
-        return Result(res.exit_code, res.stdout, res.stderr)
+    def run(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Any:
+        full = {"RAPIDO_CONFIG": str(cfg), "COLUMNS": "200", **(env or {})}
+        return runner.invoke(app, list(args), input=input, env=full, catch_exceptions=False)
 
+    run.cfg = cfg  # type: ignore[attr-defined]
     return run
+
+
+def wait_for(pred: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
+    """Poll ``pred`` until it returns something truthy, and return that; AssertionError after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------- slow tests and fuzz sizes
+
+
+def run_slow() -> bool:
+    """RAPIDO_RUN_SLOW=1 (as .ci/run sets it): slow tests run, fuzz runs at full size."""
+    return os.environ.get("RAPIDO_RUN_SLOW") == "1"
+
+
+def fuzz_examples(full: int) -> int:
+    """Hypothesis ``max_examples``: ``full`` with RAPIDO_RUN_SLOW=1, a tenth (at least 25) otherwise."""
+    return full if run_slow() else max(25, full // 10)

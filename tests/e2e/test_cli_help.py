@@ -7,14 +7,19 @@ covered without touching this file.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 import subprocess
 import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 import typer.main
+from conftest import run_rapido
 
 from rapido_cli._version import __version__
 from rapido_cli.cli import TASK_PANELS, build_app
@@ -38,12 +43,62 @@ COMMANDS = [(path, cmd) for path, cmd in ALL if path]
 LEAVES = [(path, cmd) for path, cmd in COMMANDS if not getattr(cmd, "commands", None)]
 
 
+#: Run in one fresh interpreter: import and assemble the app as every ``rapido`` run does, then fork
+#: once per command so each ``--help`` starts from that state, as a real process would (a fork costs
+#: ~0.1 s where a new interpreter costs ~0.5 s). Reports exit code, output and the heavy modules.
+HELP_PROBE = r"""
+import json, os, sys
+
+heavy_roots, paths, outdir = sys.argv[1].split(","), json.loads(sys.argv[2]), sys.argv[3]
+
+import rapido_cli.cli
+import typer.rich_utils  # what every --help renders with (a heavy module it pulled in would show below)
+
+rapido_cli.cli.build_app()
+from rapido_cli.__main__ import main
+
+for i, path in enumerate(paths):
+    pid = os.fork()
+    if pid == 0:
+        for fd, name in ((1, "out"), (2, "err")):
+            os.dup2(os.open(f"{outdir}/{i}.{name}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), fd)
+        sys.argv = ["rapido", *path, "--help"]
+        code = 0
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+            code = 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+        heavy = sorted(m for m in sys.modules if m.split(".")[0] in heavy_roots or m == "rich.progress")
+        with open(f"{outdir}/{i}.json", "w") as f:
+            json.dump({"code": code, "heavy": heavy}, f)
+        os._exit(0)
+    os.waitpid(pid, 0)
+"""
+
+
+@dataclass
+class Help:
+    returncode: int
+    stdout: str
+    stderr: str
+    heavy: list[str]  # modules of HEAVY (and rich.progress) imported to print it
+
+
 def run(*args: str, importtime: bool = False) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, COLUMNS="200", NO_COLOR="1", TERM="dumb")
-    pre = ["-X", "importtime"] if importtime else []
+    """``rapido ARGS`` (in-process unless ``importtime``: then a real process under ``-X importtime``)."""
+    env = {"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
+    if not importtime:
+        return run_rapido(*args, env=env).completed(list(args))
     return subprocess.run(
-        [sys.executable, *pre, "-m", "rapido_cli", *args],
-        env=env,
+        [sys.executable, "-X", "importtime", "-m", "rapido_cli", *args],
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=60,
@@ -52,9 +107,30 @@ def run(*args: str, importtime: bool = False) -> subprocess.CompletedProcess[str
 
 
 @functools.cache
-def help_of(path: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
-    """``rapido <path> --help`` under ``-X importtime``, run once per command for all the tests."""
-    return run(*path, "--help", importtime=True)
+def _all_helps() -> dict[tuple[str, ...], Help]:
+    paths = [list(p) for p, _ in ALL]
+    with tempfile.TemporaryDirectory() as out:
+        env = dict(os.environ, COLUMNS="200", NO_COLOR="1", TERM="dumb")
+        proc = subprocess.run(
+            [sys.executable, "-c", HELP_PROBE, ",".join(HEAVY), json.dumps(paths), out],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        found = {}
+        for i, path in enumerate(paths):
+            report = json.loads(Path(out, f"{i}.json").read_text())
+            stdout, stderr = Path(out, f"{i}.out").read_text(), Path(out, f"{i}.err").read_text()
+            found[tuple(path)] = Help(report["code"], stdout, stderr, report["heavy"])
+    return found
+
+
+def help_of(path: tuple[str, ...]) -> Help:
+    """``rapido <path> --help`` in its own (forked) process; one probe serves all the tests."""
+    return _all_helps()[path]
 
 
 def imported_modules(stderr: str) -> set[str]:
@@ -96,8 +172,7 @@ def test_help_works_without_heavy_imports(path: tuple[str, ...]) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
     assert f"Usage: rapido {' '.join(path)}".rstrip() in proc.stdout
-    heavy = sorted(m for m in imported_modules(proc.stderr) if m.split(".")[0] in HEAVY or m == "rich.progress")
-    assert not heavy, f"`rapido {' '.join(path)} --help` imported {heavy[:8]}"
+    assert not proc.heavy, f"`rapido {' '.join(path)} --help` imported {proc.heavy[:8]}"
     assert "\x1b[" not in proc.stdout
 
 

@@ -8,7 +8,7 @@ import zoneinfo
 from typing import Any
 
 import pytest
-from conftest import seed_event
+from conftest import fuzz_examples, seed_event
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -254,7 +254,7 @@ json_values = st.recursive(
 
 
 @given(st.dictionaries(st.sampled_from(["userId", "event", "attributes", "schemaVersion", "x"]), json_values))
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=fuzz_examples(200), deadline=None)
 def test_never_raises_property(obj: dict[str, Any]) -> None:
     for problem in check_server_event(obj) + check_pwa_event(obj):
         assert "internal validator error" not in problem.message
@@ -396,21 +396,25 @@ def model_accepts(e: Any) -> bool:
 
 
 @given(valid_events())
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=fuzz_examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_valid_events_are_accepted_by_rules_and_models(e: dict[str, Any]) -> None:
     assert errors(check_server_event(e)) == {}
     assert model_accepts(e)
 
 
 @given(mutated_events())
-@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=fuzz_examples(800),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 def test_rules_and_models_agree(e: dict[str, Any]) -> None:
     rules_ok = not errors(check_server_event(e))
     assert rules_ok == model_accepts(e), check_server_event(e)
 
 
 @given(st.one_of(valid_events(clean=True), mutated_events()))
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=fuzz_examples(500), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_fast_path_never_hides_a_problem(e: dict[str, Any]) -> None:
     from rapido_cli.rules import _check_server
 

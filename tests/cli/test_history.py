@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import TESTS, run_rapido
 
 from rapido_cli.cli.history_cmd import parse_since
 from rapido_cli.errors import UsageError
@@ -114,9 +114,7 @@ def journal(env: dict[str, str]) -> Path:
 
 
 def rapido(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rapido_cli", *args], capture_output=True, text=True, env=env, timeout=60
-    )
+    return run_rapido(*args, env=env, exact_env=True).completed(list(args))
 
 
 def test_json_is_the_documented_array_newest_first(env: dict[str, str], journal: Path) -> None:
@@ -342,7 +340,7 @@ def test_after_a_replay_with_one_rejection_history_lists_exactly_that_event(
             RAPIDO_CLIENT_KEY="test-key-0000-1234",
         )
         events = tmp_path / "events.jsonl"
-        data = Path(__file__).parent / "data" / "csv" / "flights.csv"
+        data = TESTS / "data" / "csv" / "flights.csv"
         built = rapido(env, "build", "flight", "--csv", str(data), "-o", str(events))
         assert built.returncode == 0, built.stderr
         by_order = {json.loads(ln)["attributes"]["orderId"]: json.loads(ln) for ln in events.read_text().splitlines()}

@@ -19,10 +19,11 @@ from typing import Any
 import httpx
 import pytest
 from conftest import booking as flight_booking
+from conftest import wait_for
 
 from rapido_cli.sandbox import Sandbox, SandboxConfig
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -184,16 +185,9 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    cfg = SandboxConfig(
-        host="127.0.0.1",
-        port=0,
-        store=tmp_path / "arrived.jsonl",
-        missed=tmp_path / "missed.jsonl",
-        missed_after_s=1.5,
-    )
-    with Sandbox(cfg) as sb:
-        yield sb
+def sandbox_config(tmp_path: Path) -> dict[str, Any]:
+    """For conftest's ``sandbox``: arrivals and missed bookings in tmp, a 1.5 s window."""
+    return {"store": tmp_path / "arrived.jsonl", "missed": tmp_path / "missed.jsonl", "missed_after_s": 1.5}
 
 
 @pytest.fixture
@@ -221,16 +215,6 @@ def site(tmp_path: Path, sandbox: Sandbox) -> Iterator[Callable[[str, str], str]
     finally:
         server.shutdown()
         server.server_close()
-
-
-def wait_for(pred: Callable[[], Any], timeout: float = 10.0) -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = pred()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def test_page_on_another_port_sends_through_bridge(driver: Any, sandbox: Sandbox, site: Any) -> None:

@@ -7,13 +7,14 @@ import json
 from typing import Any
 
 import yaml
+from conftest import fuzz_examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_rules import valid_events
 
 from rapido_cli.validate import Validator, check_jsonl_line
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=fuzz_examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def unique_ids(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -54,7 +55,7 @@ def test_valid_events_stay_valid_in_every_format(events: list[dict[str, Any]]) -
 
 
 @given(st.binary(max_size=600))
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=fuzz_examples(400), deadline=None)
 def test_arbitrary_bytes_never_raise(data: bytes) -> None:
     for fmt in ("json", "jsonl", "yaml", None):
         for kind in ("server", "pwa"):
@@ -70,7 +71,7 @@ json_ish = st.text(alphabet='{}[]":,0123456789.-eE truefalsnNaIiy\\\n\r\t\ufeff\
 
 
 @given(json_ish)
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=fuzz_examples(400), deadline=None)
 def test_json_shaped_garbage_never_raises(text: str) -> None:
     data = text.encode("utf-8", "surrogatepass")
     for fmt in ("json", "jsonl", "yaml"):

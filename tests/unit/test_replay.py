@@ -13,8 +13,9 @@ from typing import Any
 
 import orjson
 import pytest
+from conftest import PROJECT_ROOT
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
+sys.path.insert(0, str(PROJECT_ROOT / "bench"))
 
 from _events import event, write_events
 from httpserver import Reply, ScriptedServer, ok_body

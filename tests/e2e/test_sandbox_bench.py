@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from conftest import PROJECT_ROOT
 
-BENCH = Path(__file__).parents[1] / "bench" / "bench_sandbox.py"
+BENCH = PROJECT_ROOT / "bench" / "bench_sandbox.py"
 
 
 @pytest.mark.slow

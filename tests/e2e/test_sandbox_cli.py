@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import run_rapido
 
 KEY = "sk_sandbox_CLI_secret_7Q2w"
 HEADERS = {
@@ -174,13 +175,9 @@ def test_rate_limit_option(tmp_path: Path) -> None:
 
 
 def run(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rapido_cli", "sandbox", *args],
-        capture_output=True,
-        text=True,
-        env=_env(tmp_path, env),
-        timeout=30,
-    )
+    """``rapido sandbox ARGS`` that must exit at once (errors, --help): in-process, see conftest."""
+    argv = ["sandbox", *args]
+    return run_rapido(*argv, env=_env(tmp_path, env), exact_env=True, timeout=30).completed(argv)
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import booking
+from conftest import booking, wait_for
 
-from rapido_cli.sandbox import Sandbox, SandboxConfig, SandboxEvent, is_loopback_origin
+from rapido_cli.sandbox import Sandbox, SandboxEvent, is_loopback_origin
 
 HEADERS = {"x-client-id": "acme", "x-client-service": "flights", "x-client-app-id": "pwa", "authorization": "k"}
 DEV_ORIGIN = "http://localhost:5173"
@@ -28,12 +28,9 @@ server_event = booking
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    cfg = SandboxConfig(
-        host="127.0.0.1", port=0, missed_after_s=0.4, missed=tmp_path / "missed.jsonl", store=tmp_path / "s.jsonl"
-    )
-    with Sandbox(cfg) as sb:
-        yield sb
+def sandbox_config(tmp_path: Path) -> dict[str, Any]:
+    """For conftest's ``sandbox``: a short window for missed bookings, files in tmp."""
+    return {"missed_after_s": 0.4, "missed": tmp_path / "missed.jsonl", "store": tmp_path / "s.jsonl"}
 
 
 @pytest.fixture
@@ -182,15 +179,6 @@ def test_pwa_and_server_events_share_the_store(sandbox: Sandbox, client: httpx.C
         ("server", "order.confirmed", "accepted"),
     ]
     assert lines[0]["headers"]["origin"] == DEV_ORIGIN
-
-
-def wait_for(pred: Any, timeout: float = 5.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def test_booking_without_server_event_is_missed(sandbox: Sandbox, client: httpx.Client) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 import typer.main
+from conftest import TESTS, run_rapido
 
 from rapido_cli.cli import build_app
 
@@ -60,7 +61,7 @@ HOTEL = [
     "--check-out",
     "1708415200",
 ]
-CSV = Path(__file__).parent / "data" / "csv" / "flights.csv"
+CSV = TESTS / "data" / "csv" / "flights.csv"
 ESC = "\x1b"
 SGR = re.compile(r"\x1b\[([0-9;]*)m")
 _TOP = {name for name in getattr(typer.main.get_command(build_app()), "commands", {})}
@@ -81,15 +82,8 @@ def clean_env(**extra: str) -> dict[str, str]:
 def run(
     args: list[str], env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rapido_cli", *args],
-        env=env or clean_env(),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
+    """``rapido ARGS`` with exactly ``env``, stdout and stderr not terminals (in-process: see conftest)."""
+    return run_rapido(*args, env=env or clean_env(), input=stdin, exact_env=True, timeout=90).completed(args)
 
 
 def run_in_pty(
@@ -318,6 +312,7 @@ def test_error_has_a_hint_line() -> None:
 # ---------------------------------------------------------------- on a terminal
 
 
+@pytest.mark.slow  # a pseudo-terminal
 def test_colour_on_a_terminal() -> None:
     code, out, _ = run_in_pty([*FLIGHT, "--sandbox"], clean_env())
     assert code == 0, out
@@ -325,6 +320,7 @@ def test_colour_on_a_terminal() -> None:
     assert "delivered" in out
 
 
+@pytest.mark.slow  # a pseudo-terminal
 @pytest.mark.parametrize(
     ("extra_args", "extra_env"),
     [([], {"NO_COLOR": "1"}), (["--no-color"], {}), (["--no-color"], {"NO_COLOR": ""})],
@@ -337,6 +333,7 @@ def test_no_escape_codes_on_a_terminal_when_asked(extra_args: list[str], extra_e
     assert ESC not in out, repr(out[:800])
 
 
+@pytest.mark.slow  # a pseudo-terminal
 def test_error_colour_follows_stderr_not_stdout() -> None:
     # stdout is a terminal, stderr a pipe: the error on stderr is plain.
     code, _, err = run_in_pty(

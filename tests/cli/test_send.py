@@ -116,7 +116,7 @@ def test_retry_after_as_http_date(rapido, server, profile_env, seed_dir):
     import time
     from email.utils import formatdate
 
-    not_before = time.time() + 6
+    not_before = time.time() + 3  # an HTTP-date: whole seconds; far above the test backoff cap (0.2 s)
     srv = server([Reply(503, None, {"Retry-After": formatdate(not_before, usegmt=True)}), Reply(200, ok_body())])
     res = rapido("send", "--file", str(seed_dir / "flight.json"), env=profile_env(srv.url))
     assert res.code == 0, res.output

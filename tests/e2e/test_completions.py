@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pytest
 import typer.main
+from conftest import PROJECT_ROOT
 
 from rapido_cli.cli import build_app
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_ROOT
 COMPLETIONS = ROOT / "completions"
 EVENT_TYPES = ["order.confirmed", "order.cancelled", "order.modified", "payment.completed", "payment.failed"]
 

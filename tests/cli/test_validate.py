@@ -6,19 +6,19 @@ import io
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import PROJECT_ROOT, TESTS, run_rapido
 
 from rapido_cli.models import EVENT_TYPES, MAX_AMOUNT, MAX_EVENT_BYTES, MAX_EVENT_ID_LENGTH
 from rapido_cli.validate import Validator, check_jsonl_line, validate_paths
 from rapido_cli.validate._idtable import IdTable
 from rapido_cli.validate.schema import json_schema
 
-DATA = Path(__file__).parent / "data" / "validate"
+DATA = TESTS / "data" / "validate"
 MANIFEST: dict[str, dict[str, Any]] = json.loads((DATA / "bad" / "manifest.json").read_text())
 FLIGHT = json.loads((DATA / "good" / "flight.json").read_text())
 
@@ -26,10 +26,8 @@ FLIGHT = json.loads((DATA / "good" / "flight.json").read_text())
 def run_cli(
     *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[bytes]:
-    full = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "rapido_cli", *args], input=stdin, capture_output=True, env=full, timeout=60, check=False
-    )
+    full = {"COLUMNS": "200", "NO_COLOR": "1", **(env or {})}
+    return run_rapido(*args, input=stdin, env=full).completed(list(args), binary=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -330,7 +328,7 @@ def test_schema_command() -> None:
 def test_pre_commit_hook_definition() -> None:
     import yaml
 
-    hooks = yaml.safe_load((Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text())
+    hooks = yaml.safe_load((PROJECT_ROOT / ".pre-commit-hooks.yaml").read_text())
     ids = {h["id"]: h for h in hooks}
     assert ids["rapido-validate"]["entry"] == "rapido validate"
     assert ids["rapido-validate"]["language"] == "python"

@@ -4,16 +4,16 @@ syntax error, see tests/data/seed_client.py)."""
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
+from conftest import TESTS
 
-from rapido_cli.sandbox import Sandbox, SandboxConfig
+from rapido_cli.sandbox import Sandbox
 
-SEED_CLIENT = Path(__file__).parent / "data" / "seed_client.py"
-SEED_DOC = Path(__file__).parents[2] / "shared" / "seed" / "events-tracking.md"
+SEED_CLIENT = TESTS / "data" / "seed_client.py"
+SEED_DOC = TESTS / "data" / "seed" / "events-tracking.md"
 
 # The "Usage example" booking from the seed's Python section.
 BOOKING = {
@@ -37,10 +37,9 @@ def load_seed() -> ModuleType:
 
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    cfg = SandboxConfig(host="127.0.0.1", port=0, client_id="your-client-id", client_key="your-client-key")
-    with Sandbox(cfg) as sb:
-        yield sb
+def sandbox_config() -> dict[str, Any]:
+    """For conftest's ``sandbox``: the credentials the reference client's usage example uses."""
+    return {"client_id": "your-client-id", "client_key": "your-client-key"}
 
 
 def test_vendored_client_differs_from_the_seed_by_one_line() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import trustme
-from conftest import PAYMENT_SEND, TEST_KEY, write_profiles
+from conftest import PAYMENT_SEND, TEST_KEY, run_rapido, write_profiles
 from httpserver import Reply, error_body, ok_body
 from test_tls_support import tls_server
 
@@ -49,14 +49,8 @@ def _env(cfg: Path, **extra: str) -> dict[str, str]:
 
 
 def _run(rapido, *args: str, env: dict[str, str]):  # type: ignore[no-untyped-def]
-    """Run the CLI with exactly ``env`` (the conftest helper adds os.environ, which we already filtered)."""
-    import subprocess
-    import sys
-
-    proc = subprocess.run(
-        [sys.executable, "-m", "rapido_cli", *args], capture_output=True, text=True, env=env, timeout=60, check=False
-    )
-    return proc
+    """Run the CLI with exactly ``env`` (in-process: see conftest's ``run_rapido``)."""
+    return run_rapido(*args, env=env, exact_env=True).completed(list(args))
 
 
 # ---------------------------------------------------------------- build_ssl_context

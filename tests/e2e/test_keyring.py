@@ -18,14 +18,12 @@ import keyring
 import keyring.backends.fail
 import pytest
 import yaml
-from conftest import PAYMENT_SEND, TEST_KEY
+from conftest import PAYMENT_SEND, PROJECT_ROOT, TEST_KEY
 from test_keyring_support import HangingKeyring, LockedKeyring, MemoryKeyring, subprocess_env
-from typer.testing import CliRunner
 
-from rapido_cli.cli import build_app
 from rapido_cli.errors import ConfigError
 from rapido_cli.profiles import KEYRING_SERVICE, keyring_delete, keyring_get, keyring_set
-from rapido_cli.sandbox import Sandbox, SandboxConfig
+from rapido_cli.sandbox import Sandbox
 
 SEND = PAYMENT_SEND
 
@@ -57,28 +55,6 @@ def write_cfg(
     path.write_text(yaml.safe_dump({"default": name, "profiles": {name: profile}}))
     path.chmod(0o600)
     return path
-
-
-@pytest.fixture
-def cli(tmp_path: Path) -> Any:
-    runner = CliRunner()
-    app = build_app()
-    cfg = tmp_path / "profiles.yaml"
-
-    def run(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Any:
-        return runner.invoke(
-            app, list(args), input=input, env={"RAPIDO_CONFIG": str(cfg), **(env or {})}, catch_exceptions=False
-        )
-
-    run.cfg = cfg  # type: ignore[attr-defined]
-    return run
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    sb = Sandbox(SandboxConfig(host="127.0.0.1", port=0, client_id="acme-travel", client_key=TEST_KEY)).start()
-    yield sb
-    sb.stop()
 
 
 def accepted(sb: Sandbox) -> list[dict[str, Any]]:
@@ -224,6 +200,7 @@ def test_set_key_then_send_across_processes(tmp_path: Path, rapido, sandbox: San
     assert res.code == 3 and "set-key staging" in res.stderr
 
 
+@pytest.mark.slow  # a pseudo-terminal
 def test_set_key_prompts_hidden_on_a_terminal(tmp_path: Path) -> None:
     import pty
 
@@ -360,7 +337,7 @@ def test_real_locked_keyring_fails_fast_with_exit_3(secret_service: None, tmp_pa
             "KEY": TEST_KEY,
         }
     )
-    wrapper = Path(__file__).parent.parent / "scripts" / "with-keyring.sh"
+    wrapper = PROJECT_ROOT / "scripts" / "with-keyring.sh"
     proc = subprocess.run(
         [str(wrapper), sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120, check=False
     )

@@ -16,7 +16,7 @@ from httpserver import Reply, error_body, ok_body
 from test_tls_support import ConnectProxy, fixed_date, tls_server
 
 from rapido_cli.doctor import PROBE_EVENT, Report, run_checks
-from rapido_cli.sandbox import Sandbox, SandboxConfig
+from rapido_cli.sandbox import Sandbox
 from rapido_cli.transport.proxy import proxy_for
 
 
@@ -24,13 +24,6 @@ from rapido_cli.transport.proxy import proxy_for
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("SSL_CERT_FILE", "SSL_CERT_DIR", "NO_PROXY", "no_proxy"):
         monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture
-def sandbox() -> Any:
-    sb = Sandbox(SandboxConfig(host="127.0.0.1", port=0, client_id="acme-travel", client_key=TEST_KEY)).start()
-    yield sb
-    sb.stop()
 
 
 def sandbox_events(sb: Sandbox) -> list[dict[str, Any]]:

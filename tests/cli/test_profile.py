@@ -13,9 +13,7 @@ import pytest
 import yaml
 from conftest import TEST_KEY
 from test_keyring_support import MemoryKeyring
-from typer.testing import CliRunner
 
-from rapido_cli.cli import build_app
 from rapido_cli.profiles import KEYRING_SERVICE
 
 ADD = [
@@ -40,20 +38,6 @@ def kr() -> Iterator[MemoryKeyring]:
     keyring.set_keyring(backend)
     yield backend
     keyring.set_keyring(before)
-
-
-@pytest.fixture
-def cli(tmp_path: Path) -> Any:
-    cfg = tmp_path / "cfg" / "profiles.yaml"
-    runner = CliRunner()
-    app = build_app()
-
-    def run(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Any:
-        full = {"RAPIDO_CONFIG": str(cfg), "COLUMNS": "200", **(env or {})}
-        return runner.invoke(app, list(args), input=input, env=full, catch_exceptions=False)
-
-    run.cfg = cfg  # type: ignore[attr-defined]
-    return run
 
 
 def load(cfg: Path) -> dict[str, Any]:

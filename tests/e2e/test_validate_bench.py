@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import PROJECT_ROOT
 
-BENCH = Path(__file__).parent.parent / "bench"
+BENCH = PROJECT_ROOT / "bench"
 sys.path.insert(0, str(BENCH))
 
 from bench_validate import BASELINE, VALIDATE, generate  # noqa: E402

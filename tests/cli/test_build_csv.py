@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import TESTS, fuzz_examples, run_rapido
 
 from rapido_cli.build import booking_event
 from rapido_cli.csvbuild import BookingCsv, ColumnMap, event_line, normalize_header
 from rapido_cli.errors import DataError, FieldError, UsageError
 from rapido_cli.transport import encode_event
 
-DATA = Path(__file__).parent / "data" / "csv"
+DATA = TESTS / "data" / "csv"
 
 # send-booking flag for each CSV column (location_lat/long are joined into --location).
 FLAGS = {
@@ -63,17 +64,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 def rapido(
     env: dict[str, str], *args: str, stdin: bytes | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "rapido_cli", *args],
-        input=stdin,
-        capture_output=True,
-        env=env,
-        cwd=cwd,
-        timeout=60,
-    )
-    return subprocess.CompletedProcess(
-        proc.args, proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")
-    )
+    return run_rapido(*args, env=env, input=stdin, cwd=cwd, exact_env=True).completed(list(args))
 
 
 def lines(text: str) -> list[dict[str, Any]]:
@@ -457,7 +448,7 @@ if given is not None:
         optional={c: _cell for c in ("status", "tz", "origin", "dest", "host_status", "event_id")},
     )
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=fuzz_examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(_row, st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]), st.sampled_from(["\n", "\r\n"]), st.booleans())
     def test_property_a_row_builds_what_the_builder_builds(
         values: dict[str, str], quoting: int, newline: str, bom: bool
