@@ -805,12 +805,13 @@ class JournalWriter:
             self._check_file()
         self._raise()
 
-    def _fail(self, message: str) -> None:
+    def _fail(self, message: str, hint: str | None = None) -> None:
         if self._error is None:
             self._error = LocalIOError(
                 f"{self.path}: {message}",
-                hint="free space or fix the journal's directory, then run the same command again "
-                "(events acknowledged before this were recorded)",
+                hint=hint
+                or "free space or fix the journal's directory, then run the same command again "
+                "(events acknowledged before this were recorded and are skipped)",
             )
         with self._cond:
             self._cond.notify_all()
@@ -820,13 +821,20 @@ class JournalWriter:
         try:
             now = _identity(self.path)
         except FileNotFoundError:
-            self._fail("the journal was removed during the run; what this run sent is not recorded")
+            self._fail(
+                "the journal was removed during the run; what this run sent is not recorded",
+                hint="keep the journal where it is while a run is going; the next run starts a new journal "
+                "and sends again what it cannot find in it (same event ids, so the server can drop repeats)",
+            )
             return
         except OSError as exc:
             self._fail(f"the journal cannot be reached any more: {exc.strerror or exc}")
             return
         if self._identity is not None and now != self._identity:
-            self._fail("the journal was replaced by another file during the run")
+            self._fail(
+                "the journal was replaced by another file during the run",
+                hint="keep the journal where it is while a run is going; check what replaced it",
+            )
         elif not os.access(self.path, os.W_OK) or not os.access(self.path.parent, os.W_OK | os.X_OK):
             self._fail("the journal (or its directory) became unwritable during the run")
 
