@@ -62,7 +62,7 @@ let the next run send everything again. Acknowledgements are committed as they c
 transaction per batch of whatever is waiting, WAL, ``synchronous=NORMAL``), and a caller may wait for
 its record to be committed (:meth:`JournalWriter.wait_committed`), which bounds what a ``kill -9`` can
 make the next run send again. ``rapido history`` opens the journal read-only (``mode=ro``, and
-``immutable=1`` when its directory cannot be written, e.g. a read-only mount).
+``immutable=1`` when SQLite cannot read it that way, e.g. on a read-only mount without its -shm file).
 """
 
 from __future__ import annotations
@@ -476,20 +476,22 @@ class Journal:
             raise LocalIOError(f"{self.path}: cannot create the journal: {exc.strerror or exc}") from None
 
     def _open_readonly(self) -> sqlite3.Connection:
-        directory = self.path.parent
-        immutable = not os.access(directory, os.W_OK)
+        # mode=ro first: it reads what a killed run left in the -wal file (SQLite needs the -shm
+        # file to exist or to be creatable). On a read-only mount without them, immutable=1: the
+        # database file as it is (a cleanly closed journal has everything in it).
+        conn = _connect(self.path, readonly=True)
         try:
-            conn = _connect(self.path, readonly=True, immutable=immutable)
+            _check_ours(conn, self.path)
+        except sqlite3.OperationalError:
+            conn.close()
+            conn = _connect(self.path, readonly=True, immutable=True)
             try:
                 _check_ours(conn, self.path)
-            except sqlite3.OperationalError:
-                if immutable:
-                    raise
-                # A WAL journal whose -shm cannot be created here (read-only mount): read it as is.
+            except BaseException:
                 conn.close()
-                conn = _connect(self.path, readonly=True, immutable=True)
-                _check_ours(conn, self.path)
+                raise
         except BaseException:
+            conn.close()
             raise
         self.identity = _identity(self.path)
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -805,12 +807,13 @@ class JournalWriter:
             self._check_file()
         self._raise()
 
-    def _fail(self, message: str) -> None:
+    def _fail(self, message: str, hint: str | None = None) -> None:
         if self._error is None:
             self._error = LocalIOError(
                 f"{self.path}: {message}",
-                hint="free space or fix the journal's directory, then run the same command again "
-                "(events acknowledged before this were recorded)",
+                hint=hint
+                or "free space or fix the journal's directory, then run the same command again "
+                "(events acknowledged before this were recorded and are skipped)",
             )
         with self._cond:
             self._cond.notify_all()
@@ -820,13 +823,20 @@ class JournalWriter:
         try:
             now = _identity(self.path)
         except FileNotFoundError:
-            self._fail("the journal was removed during the run; what this run sent is not recorded")
+            self._fail(
+                "the journal was removed during the run; what this run sent is not recorded",
+                hint="keep the journal where it is while a run is going; the next run starts a new journal "
+                "and sends again what it cannot find in it (same event ids, so the server can drop repeats)",
+            )
             return
         except OSError as exc:
             self._fail(f"the journal cannot be reached any more: {exc.strerror or exc}")
             return
         if self._identity is not None and now != self._identity:
-            self._fail("the journal was replaced by another file during the run")
+            self._fail(
+                "the journal was replaced by another file during the run",
+                hint="keep the journal where it is while a run is going; check what replaced it",
+            )
         elif not os.access(self.path, os.W_OK) or not os.access(self.path.parent, os.W_OK | os.X_OK):
             self._fail("the journal (or its directory) became unwritable during the run")
 

@@ -508,8 +508,8 @@ def _final_message(
         from rapido_cli.text import inert
 
         say(f"error: {inert(s.io_error)}")
-        say("hint: fix the journal's or dead-letter file's location (disk space, permissions), then run the same "
-            "command again; acknowledged events recorded before the failure are skipped")
+        say("hint: " + (s.io_hint or "fix the journal's or dead-letter file's location (disk space, permissions), "
+                        "then run the same command again; acknowledged events recorded before the failure are skipped"))
     elif s.tls:
         say(
             "error: the server's TLS certificate is not trusted; the run stopped. hint: set ca_bundle in the "

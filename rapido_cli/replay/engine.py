@@ -241,6 +241,7 @@ class Replayer:
         if self.summary.io_error is None:
             if isinstance(exc, RapidoError):
                 self.summary.io_error = exc.message
+                self.summary.io_hint = exc.hint
             else:
                 self.summary.io_error = f"{what}: cannot write: {exc.strerror or exc}"
         self._halt("io_error")

@@ -112,6 +112,7 @@ class Summary:
     outage_since: float | None = None  # Unix time of the first failure of the outage
     outage_error: str | None = None  # what the last failed attempt said
     io_error: str | None = None  # the journal or dead-letter file failed (exit 74)
+    io_hint: str | None = None
     unread: bool = False  # after the stop, the rest of the input could not all be counted in time
     fail_fast_code: int | None = None  # --fail-fast: the class of the first failed event
 

@@ -3,14 +3,18 @@ files never opened through links, read-only history, failures mid-run noticed, k
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import random
+import shutil
 import sqlite3
 import stat
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -207,7 +211,7 @@ def test_dead_letter_is_private_and_never_written_through_a_link(tmp_path: Path)
         assert s.invalid == 1 and mode(dead) == 0o600 and len(dead.read_text().splitlines()) == 1
 
 
-def test_history_opens_read_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_history_opens_read_only(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite3"
     with Journal(path) as j:
         j.record("http://h|c", [Record("e1", "sent", status=200)])
@@ -222,14 +226,47 @@ def test_history_opens_read_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         with pytest.raises(sqlite3.OperationalError):
             j._conn.execute("DELETE FROM deliveries")
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
-    # a directory that cannot be written (a read-only mount): immutable=1
-    real_access = os.access
-    monkeypatch.setattr(os, "access", lambda p, m, **kw: False if Path(p) == tmp_path else real_access(p, m, **kw))
-    for side in ("-wal", "-shm"):
-        path.with_name(path.name + side).unlink(missing_ok=True)
-    with Journal(path, readonly=True) as j:
-        assert [r.event_id for r in j.query()] == ["e1"]
-    assert not path.with_name(path.name + "-shm").exists()
+
+
+@contextlib.contextmanager
+def read_only_mount(src: Path, dest: Path) -> Iterator[Path]:
+    """``src`` bind-mounted read-only at ``dest`` (skips the test where mounting is not allowed)."""
+    dest.mkdir()
+    done = subprocess.run(["mount", "--bind", str(src), str(dest)], capture_output=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot bind-mount here: {done.stderr.decode().strip()}")
+    try:
+        remount = subprocess.run(["mount", "-o", "remount,bind,ro", str(dest)], capture_output=True, check=False)
+        if remount.returncode != 0:
+            pytest.skip(f"cannot remount read-only: {remount.stderr.decode().strip()}")
+        yield dest
+    finally:
+        subprocess.run(["umount", str(dest)], check=False)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("mount"), reason="needs root to mount")
+def test_history_on_a_read_only_mount(tmp_path: Path, rapido: Any) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    clean = src / "clean.sqlite3"
+    with Journal(clean) as j:
+        j.record("http://h|c", [Record(f"c{i}", "sent", status=200) for i in range(3)])
+    # a run killed with -9 leaves its last commits in the -wal file: copy the files while open
+    killed = src / "killed.sqlite3"
+    j = Journal(src / "live.sqlite3")
+    j.record("http://h|c", [Record(f"k{i}", "sent", status=200) for i in range(4)])
+    for suffix in ("", "-wal", "-shm"):
+        shutil.copyfile(src / f"live.sqlite3{suffix}", src / f"killed.sqlite3{suffix}")
+    j.close()
+    assert (src / "killed.sqlite3-wal").stat().st_size > 0 and not (src / "clean.sqlite3-wal").exists()
+    with read_only_mount(src, tmp_path / "ro") as ro:
+        with Journal(ro / clean.name, readonly=True) as r:
+            assert sorted(x.event_id for x in r.query()) == ["c0", "c1", "c2"]
+        with Journal(ro / killed.name, readonly=True) as r:
+            assert sorted(x.event_id for x in r.query()) == ["k0", "k1", "k2", "k3"]
+        res = rapido("history", "--journal", str(ro / clean.name), "--json")
+        assert res.code == 0, res.stderr
+        assert sorted(x["event_id"] for x in json.loads(res.stdout)) == ["c0", "c1", "c2"]
 
 
 # ---------------------------------------------------------------- failures mid-run
