@@ -280,7 +280,6 @@ def register(app: typer.Typer) -> None:
             ),
         ] = False,
     ) -> None:
-        import contextlib
         import signal
         import sys
         import threading
@@ -331,17 +330,25 @@ def register(app: typer.Typer) -> None:
             raise KeyboardInterrupt
 
         previous = signal.signal(signal.SIGTERM, _term)
+        interrupted = False
         try:
             sb.start()
             # The first line is printed even with --quiet: with --port 0 it is the only way to learn the URL.
             banner = _banner(app, cfg, sb.url)
             for text in banner if not app.quiet else banner[:1]:
                 app.err.print(text, markup=False, highlight=False, soft_wrap=True)
-            with contextlib.suppress(KeyboardInterrupt):
+            try:
                 sb.serve_forever()
+            except KeyboardInterrupt:
+                interrupted = True
         finally:
             sb.stop()
             signal.signal(signal.SIGTERM, previous)
         with lock:
             if not app.quiet:
                 app.err.print(_summary(sb.stats()), markup=False, highlight=False)
+        if interrupted:
+            # Stopped by Ctrl-C or SIGTERM after a clean shutdown: 130, as every command (CLI.md).
+            from rapido_cli.errors import ExitCode
+
+            raise typer.Exit(ExitCode.INTERRUPTED)
