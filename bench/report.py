@@ -24,8 +24,8 @@ BENCHES: list[tuple[str, str, list[str], list[str]]] = [
     (
         "bench_startup.py",
         "Start-up of `rapido --version`, `--help` and `validate` beside httpie's `http --version`.",
-        [],
-        [],
+        ["--install-httpie", "bench/out/httpie"],
+        ["--install-httpie", "bench/out/httpie", "--runs", "9"],
     ),
     (
         "bench_validate.py",
@@ -41,9 +41,16 @@ BENCHES: list[tuple[str, str, list[str], list[str]]] = [
         ["--events", "5000", "--rounds", "1"],
     ),
     ("bench_replay_latency.py", "`rapido replay` over a link with 50 ms latency, against the latency bound.", [], []),
-    ("bench_replay_memory.py", "Peak memory of `rapido replay` on a large file.", [], []),
+    (
+        "bench_replay_memory.py",
+        "Peak memory of `rapido replay` on a large file.",
+        [],
+        ["--lines", "200000", "--send-lines", "50000"],
+    ),
     ("bench_replay_outage.py", "10,000 events against a closed port and an all-503 server, then the resume.", [], []),
+    ("bench_replay_auto_rate.py", "`--rate auto` against a rate-limited server: goodput and 429s.", [], []),
     ("bench_sandbox.py", "Requests per second the sandbox receiver sustains.", [], []),
+    ("bench_tail.py", "`rapido tail`: stream parser throughput and POST-to-line latency.", [], []),
 ]
 
 
