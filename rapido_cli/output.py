@@ -152,3 +152,22 @@ def render_attempt(console: Console, attempt: Attempt, last: bool) -> None:
     if not last and attempt.wait_s:
         why = f" (Retry-After {attempt.retry_after:g} s)" if attempt.retry_after is not None else ""
         console.print(f"  retrying in {attempt.wait_s:.2f} s{why}", markup=False, highlight=False)
+
+
+#: Colours of the sandbox's verdicts, in its live lines and in `rapido tail`.
+VERDICT_STYLES: dict[str, str] = {
+    "accepted": "green",
+    "ok": "green",
+    "duplicate": "cyan",
+    "warning": "yellow",
+    "missed": "bold red",
+    "invalid": "red",
+    "conflict": "red",
+    "unauthorized": "red",
+    "forbidden": "red",
+    "too_large": "red",
+    "unsupported": "red",
+    "rate_limited": "yellow",
+    "fault": "magenta",
+    "dropped": "magenta",
+}

@@ -47,22 +47,6 @@ Then, in another terminal:
   RAPIDO_BASE_URL=http://127.0.0.1:8787 rapido send-booking flight ...
 """
 
-_STYLES = {
-    "accepted": "green",
-    "ok": "green",
-    "duplicate": "cyan",
-    "warning": "yellow",
-    "missed": "bold red",
-    "invalid": "red",
-    "conflict": "red",
-    "unauthorized": "red",
-    "forbidden": "red",
-    "too_large": "red",
-    "unsupported": "red",
-    "rate_limited": "yellow",
-    "fault": "magenta",
-    "dropped": "magenta",
-}
 
 
 def _short_id(value: str | None, width: int = 24) -> str:
@@ -77,7 +61,9 @@ def event_segments(ev: SandboxEvent, *, verbose: int = 0) -> list[tuple[str, str
     Every piece that came from a client (types, ids, messages naming headers or origins, field
     paths) passes through ``text.inert``: a request cannot move the cursor or retitle the terminal.
     """
-    style = _STYLES.get(ev.verdict, "")
+    from rapido_cli.output import VERDICT_STYLES
+
+    style = VERDICT_STYLES.get(ev.verdict, "")
     seg: list[tuple[str, str]] = [(ev.received_at.astimezone().strftime("%H:%M:%S"), "dim"), (" ", "")]
     if ev.flow == "correlation":
         seg += [(f"booking {inert(ev.order_id, limit=80)} ", "bold"), (ev.verdict, style)]

@@ -27,17 +27,6 @@ into jq is live. Ctrl-C stops (exit 130); a sandbox that goes away ends it with 
   rapido tail --url http://127.0.0.1:9000
 """
 
-#: Verdict colours, as in the sandbox's own live lines.
-_STYLES = {
-    "accepted": "green",
-    "ok": "green",
-    "duplicate": "cyan",
-    "warning": "yellow",
-    "missed": "bold red",
-    "rate_limited": "yellow",
-    "fault": "magenta",
-    "dropped": "magenta",
-}
 _ROLE_STYLES = {"time": "dim", "id": "dim", "problems": "yellow", "message": "dim"}
 
 
@@ -52,7 +41,9 @@ def _write(app: AppContext, rec: dict[str, Any]) -> None:
         from rich.text import Text
 
         line = describe(rec)
-        verdict_style = _STYLES.get(line.verdict, "red" if line.verdict else "")
+        from rapido_cli.output import VERDICT_STYLES
+
+        verdict_style = VERDICT_STYLES.get(line.verdict, "red" if line.verdict else "")
         text = Text()
         for i, (piece, role) in enumerate(line.pieces):
             if i:

@@ -39,6 +39,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from rapido_cli.csvbuild import COLUMNS
 from rapido_cli.errors import DataError, UsageError
 
 __all__ = [
@@ -62,31 +63,7 @@ SCENARIO_DIR = Path(__file__).parent / "scenarios"
 #: Scenario files are small; anything bigger is refused before it is parsed.
 MAX_SCENARIO_BYTES = 256 * 1024
 #: Names a `booking` step (or a parameter feeding one) may set: send-booking's options without dashes.
-BOOKING_FIELDS: tuple[str, ...] = (
-    "user_id",
-    "order_id",
-    "amount",
-    "status",
-    "type",
-    "tz",
-    "host_status",
-    "event_id",
-    "from",
-    "to",
-    "origin",
-    "dest",
-    "origin_lat",
-    "origin_long",
-    "dest_lat",
-    "dest_long",
-    "depart",
-    "arrive",
-    "location",
-    "location_lat",
-    "location_long",
-    "check_in",
-    "check_out",
-)
+BOOKING_FIELDS: tuple[str, ...] = tuple(dict.fromkeys((*COLUMNS["flight"], *COLUMNS["hotel"])))
 #: Parameter names that feed a booking field of another name.
 PARAM_ALIASES = {"user": "user_id"}
 #: Names every scenario can refer to without declaring them.
