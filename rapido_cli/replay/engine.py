@@ -53,12 +53,12 @@ from rapido_cli.contract import MAX_EVENT_BYTES
 from rapido_cli.errors import LocalIOError, RapidoError
 from rapido_cli.journal import Journal, JournalWriter, Record, invalid_key
 from rapido_cli.profiles import Target
-from rapido_cli.replay._rate import AdaptiveRate, RateLimiter
 from rapido_cli.replay.breaker import Breaker, signal_of
 from rapido_cli.replay.results import LineResult, StopReason, Summary, exit_code_for_failure
 from rapido_cli.replay.source import DocumentEvent, Format, prepare, read_document
 from rapido_cli.rules import Problem, normalize_server_event
 from rapido_cli.transport import Attempt, RetryPolicy, Sender, SenderFactory, classify, deliver, explain
+from rapido_cli.transport.pacing import AdaptiveRate, RateLimiter
 
 #: Lines longer than this are not read into memory whole: they are reported invalid and skipped.
 MAX_LINE_BYTES = max(1 << 20, MAX_EVENT_BYTES * 4)

@@ -36,10 +36,10 @@ from rapido_cli.sandbox.state import (
     Correlator,
     FaultInjector,
     Ledger,
-    TokenBucket,
     iso_seconds,
     retry_after_seconds,
 )
+from rapido_cli.transport.pacing import RateLimiter
 
 REQUIRED_HEADERS: tuple[str, ...] = ("x-client-id", "x-client-service", "x-client-app-id", "authorization")
 
@@ -97,7 +97,7 @@ class ServerContract:
         ledger: Ledger,
         correlator: Correlator,
         faults: FaultInjector,
-        bucket: TokenBucket | None,
+        bucket: RateLimiter | None,
     ) -> None:
         self.config = config
         self.ledger = ledger

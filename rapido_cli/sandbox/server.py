@@ -43,10 +43,10 @@ from rapido_cli.sandbox.state import (
     FaultInjector,
     JsonlWriter,
     Ledger,
-    TokenBucket,
     now_utc,
 )
 from rapido_cli.sandbox.stream import MAX_LAST, STREAM_PATH, StreamArgumentError, StreamHub
+from rapido_cli.transport.pacing import RateLimiter
 
 __all__ = ["BRIDGE_PATH", "PWA_PATH", "Sandbox", "is_loopback_origin", "new_request_id"]
 
@@ -130,7 +130,11 @@ class Sandbox:
         self.ledger = Ledger(self.config.keep_events, self._store)
         self.correlator = Correlator(self.config.missed_after_s, self._missed_sink)
         faults = FaultInjector(self.config.fault_plan, self.config.seed)
-        bucket = TokenBucket(self.config.rate_limit, self.config.rate_burst) if self.config.rate_limit else None
+        bucket = (
+            RateLimiter(self.config.rate_limit, burst=self.config.rate_burst or self.config.rate_limit, full=True)
+            if self.config.rate_limit
+            else None
+        )
         self.contract = ServerContract(self.config, self.ledger, self.correlator, faults, bucket)
         self.pwa = PwaFlow(self.config, self.correlator)
         self.streams = StreamHub(

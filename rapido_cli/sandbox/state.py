@@ -21,39 +21,6 @@ from rapido_cli.fs import open_private
 from rapido_cli.sandbox.config import Fault, SandboxEvent, iso_ms
 
 
-class TokenBucket:
-    """A token bucket: ``rate`` tokens per second, at most ``burst`` saved up."""
-
-    def __init__(self, rate: float, burst: float | None = None) -> None:
-        self.rate = rate
-        self.burst = max(1.0, burst if burst is not None else rate)
-        self._tokens = self.burst
-        self._stamp = time.monotonic()
-        self._lock = threading.Lock()
-
-    def take(self) -> tuple[bool, float, float]:
-        """Take one token: ``(allowed, tokens_left, seconds_until_next_token)``."""
-        with self._lock:
-            now = time.monotonic()
-            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-            self._stamp = now
-            if self._tokens >= 1.0:
-                self._tokens -= 1.0
-                return True, self._tokens, 0.0
-            return False, self._tokens, (1.0 - self._tokens) / self.rate
-
-    def peek(self) -> float:
-        """Tokens available now, without taking one."""
-        with self._lock:
-            return min(self.burst, self._tokens + (time.monotonic() - self._stamp) * self.rate)
-
-    def seconds_to_full(self) -> float:
-        """How long until the bucket is full again (for ``RateLimit-Reset``)."""
-        with self._lock:
-            tokens = min(self.burst, self._tokens + (time.monotonic() - self._stamp) * self.rate)
-            return max(0.0, (self.burst - tokens) / self.rate)
-
-
 def retry_after_seconds(wait: float) -> int:
     """``Retry-After`` is whole seconds; never 0, so a client always waits."""
     return max(1, math.ceil(wait))

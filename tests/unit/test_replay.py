@@ -24,7 +24,7 @@ from rapido_cli.errors import ExitCode
 from rapido_cli.journal import Journal
 from rapido_cli.profiles import Secret, Target
 from rapido_cli.replay import LineResult, Replayer, ReplayOptions
-from rapido_cli.replay._rate import AdaptiveRate, RateLimiter
+from rapido_cli.transport.pacing import AdaptiveRate, RateLimiter
 from rapido_cli.sandbox import Sandbox, SandboxConfig, SandboxEvent
 from rapido_cli.transport import RetryPolicy
 
@@ -478,3 +478,19 @@ def test_https_trust_and_untrusted_certificate_stops(tmp_path: Path, monkeypatch
         assert s.tls >= 1 and s.sent == 0 and s.exit_code == ExitCode.CONFIG
         assert s.retries == 0 and s.total < 20  # not retried, and the run stopped
         assert len(srv.requests) == 20
+
+
+def test_the_one_token_bucket_refuses_without_waiting_and_refills() -> None:
+    """The sandbox's 429s and replay's pacing share RateLimiter: take() never waits, full= starts saved up."""
+    now = [100.0]
+    bucket = RateLimiter(2.0, burst=3, full=True, clock=lambda: now[0])
+    assert bucket.peek() == 3
+    assert [bucket.take()[0] for _ in range(4)] == [True, True, True, False]
+    allowed, left, wait = bucket.take()
+    assert not allowed and left < 1 and wait == pytest.approx(0.5)
+    assert bucket.seconds_to_full() == pytest.approx(1.5)
+    now[0] += 0.5
+    assert bucket.take()[0] is True
+    now[0] += 10
+    assert bucket.peek() == 3 and bucket.seconds_to_full() == 0
+    assert RateLimiter(None).take() == (True, 1.0, 0.0)

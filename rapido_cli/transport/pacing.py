@@ -1,6 +1,8 @@
 """Pacing: a fixed ceiling (token bucket) and an adaptive rate in the manner of botocore's adaptive mode.
 
-:class:`RateLimiter` paces attempts at ``rate`` per second (``None`` = unlimited). The adaptive
+:class:`RateLimiter` is the one token bucket of the program: replay's workers wait on it
+(:meth:`~RateLimiter.acquire`) and the sandbox refuses with 429 when it is empty
+(:meth:`~RateLimiter.take`). It paces at ``rate`` per second (``None`` = unlimited). The adaptive
 controller (:class:`AdaptiveRate`) changes that rate: on a 429 it cuts it to ``beta`` times the
 goodput of the last second, then grows it back along a cubic curve (CUBIC congestion control,
 as botocore does), so it spends most of its time just under the server's limit.
@@ -18,12 +20,61 @@ from collections.abc import Callable
 class RateLimiter:
     """Paces callers to ``rate`` per second (thread-safe); a small burst lets threads start together."""
 
-    def __init__(self, rate: float | None, *, burst: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float | None,
+        *,
+        burst: float = 1.0,
+        full: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._lock = threading.Lock()
         self._clock = clock
         self._rate = rate
         self._burst = max(1.0, burst)
-        self._next = clock()
+        # The theoretical time of the next free slot (GCRA); ``full`` starts with the whole burst saved up.
+        self._next = clock() - ((self._burst - 1) / rate if full and rate else 0.0)
+
+    @property
+    def burst(self) -> float:
+        """Slots that can be saved up while idle."""
+        return self._burst
+
+    def _start(self, now: float, interval: float) -> float:
+        # Unused slots are kept for at most `burst` intervals: idle time is not a licence to flood.
+        return max(self._next, now - (self._burst - 1) * interval)
+
+    def take(self) -> tuple[bool, float, float]:
+        """Take a slot without waiting: ``(allowed, slots_left, seconds_until_the_next_one)``."""
+        with self._lock:
+            rate = self._rate
+            if rate is None or rate <= 0:
+                return True, self._burst, 0.0
+            now = self._clock()
+            interval = 1.0 / rate
+            start = self._start(now, interval)
+            if start > now:
+                return False, max(0.0, 1.0 - (start - now) / interval), start - now
+            self._next = start + interval
+            return True, max(0.0, min(self._burst, (now - self._next) / interval + 1.0)), 0.0
+
+    def peek(self) -> float:
+        """Slots available now, without taking one."""
+        with self._lock:
+            rate = self._rate
+            if rate is None or rate <= 0:
+                return self._burst
+            now = self._clock()
+            interval = 1.0 / rate
+            return max(0.0, min(self._burst, (now - self._start(now, interval)) / interval + 1.0))
+
+    def seconds_to_full(self) -> float:
+        """How long until the whole burst is saved up again (for ``RateLimit-Reset``)."""
+        with self._lock:
+            rate = self._rate
+            if rate is None or rate <= 0:
+                return 0.0
+            return max(0.0, self._next + (self._burst - 1) / rate - self._clock())
 
     @property
     def rate(self) -> float | None:
@@ -43,8 +94,7 @@ class RateLimiter:
                 return 0.0
             now = self._clock()
             interval = 1.0 / rate
-            # Unused slots are kept for at most `burst` intervals: idle time is not a licence to flood.
-            start = max(self._next, now - (self._burst - 1) * interval)
+            start = self._start(now, interval)
             self._next = start + interval
             return max(0.0, start - now)
 
