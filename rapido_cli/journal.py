@@ -94,21 +94,41 @@ JOURNAL_NAME = "journal.sqlite3"
 SCHEMA_VERSION = 2
 OUTCOMES = ("sent", "failed", "invalid")
 FAILURES = (
-    "temporary", "rejected", "unauthorized", "tls", "unconfirmed", "redirect", "endpoint", "nxdomain", "proxy",
+    "temporary",
+    "rejected",
+    "unauthorized",
+    "tls",
+    "unconfirmed",
+    "redirect",
+    "endpoint",
+    "nxdomain",
+    "proxy",
     "interrupted",
 )
 SQLITE_HEADER = b"SQLite format 3\x00"
 _COLUMNS = {
     "deliveries": {
-        "target", "event_id", "outcome", "failure", "status", "attempts", "request_id", "error", "order_id",
-        "event_type", "first_at", "last_at", "raw", "source", "run_id",
+        "target",
+        "event_id",
+        "outcome",
+        "failure",
+        "status",
+        "attempts",
+        "request_id",
+        "error",
+        "order_id",
+        "event_type",
+        "first_at",
+        "last_at",
+        "raw",
+        "source",
+        "run_id",
     },
     "runs": {"run_id", "target", "source", "pid", "host", "started_at", "ended_at", "exit_code", "summary"},
 }
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _HINT = (
-    "move it aside (the next run starts a new journal and sends what it cannot prove was sent), "
-    "or use --journal PATH"
+    "move it aside (the next run starts a new journal and sends what it cannot prove was sent), or use --journal PATH"
 )
 
 JournalOutcome = Literal["sent", "failed", "invalid"]
@@ -181,10 +201,10 @@ def default_journal_path(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def iso(ts: float | None) -> str | None:
-    """Unix seconds as ``2024-02-17T13:30:00.123Z`` (UTC, milliseconds)."""
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """Unix seconds as ISO 8601 UTC with milliseconds (``...Z``), or None."""
+    from rapido_cli.text import iso_utc
+
+    return None if ts is None else iso_utc(ts)
 
 
 def normalise_target(name: str) -> str:
@@ -451,9 +471,7 @@ class Journal:
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             with contextlib.suppress(FileExistsError):
-                fd = os.open(
-                    self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o600
-                )
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0), 0o600)
                 os.close(fd)
             for p in (self.path, *_sidecars(self.path)):
                 _private(p)

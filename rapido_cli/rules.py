@@ -809,3 +809,12 @@ def _check_pwa(obj: Any) -> list[Problem]:
                 Problem("properties.session_id", f"session_id should be a non-empty string, got {describe(sid)}", _WARN)
             )
     return out
+
+
+def get_path(obj: Any, *path: str) -> Any:
+    """``obj[path[0]][path[1]]...``, or None where a step is missing or not an object."""
+    for key in path:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj

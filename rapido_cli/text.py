@@ -10,6 +10,7 @@ printed through a console with markup enabled. This module imports neither rich 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 #: C0 and C1 controls (tab and newline included: foreign text is shown on one line), DEL, and the
 #: Unicode line separators and bidi overrides/isolates that can make a line read differently.
@@ -91,3 +92,18 @@ def csv_safe(cell: object) -> str:
     if s.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(s):
         return "'" + s
     return s
+
+
+def iso_utc(when: datetime | float, *, timespec: str = "milliseconds") -> str:
+    """A moment as ISO 8601 in UTC with a ``Z``: ``2026-11-30T02:14:07.123Z`` (or ``timespec="seconds"``).
+
+    ``when`` is an aware datetime (a naive one is taken as UTC) or Unix seconds. The one time
+    formatter for journals, answers, the sandbox's records and the trigger's timestamps.
+    """
+    from datetime import UTC
+    from datetime import datetime as _datetime
+
+    dt = when if isinstance(when, _datetime) else _datetime.fromtimestamp(when, UTC)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")

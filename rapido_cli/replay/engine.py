@@ -56,7 +56,7 @@ from rapido_cli.profiles import Target
 from rapido_cli.replay.breaker import Breaker, signal_of
 from rapido_cli.replay.results import LineResult, StopReason, Summary, exit_code_for_failure
 from rapido_cli.replay.source import DocumentEvent, Format, prepare, read_document
-from rapido_cli.rules import Problem, normalize_server_event
+from rapido_cli.rules import Problem, get_path, normalize_server_event
 from rapido_cli.transport import Attempt, RetryPolicy, Sender, SenderFactory, classify, deliver, explain
 from rapido_cli.transport.pacing import AdaptiveRate, RateLimiter
 
@@ -134,19 +134,11 @@ def _describe(problems: list[Problem]) -> str:
     return text
 
 
-def _field(obj: Any, *path: str) -> Any:
-    for p in path:
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(p)
-    return obj
-
-
 def _ids(obj: Any) -> tuple[str | None, str | None, str | None]:
     """(event id, event type, orderId) of a parsed event, each None when absent or unusable."""
-    eid = _field(obj, "event", "id")
-    etype = _field(obj, "event", "type")
-    order = _field(obj, "attributes", "orderId")
+    eid = get_path(obj, "event", "id")
+    etype = get_path(obj, "event", "type")
+    order = get_path(obj, "attributes", "orderId")
     return (
         eid if isinstance(eid, str) and eid else None,
         etype if isinstance(etype, str) else None,

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from rapido_cli.errors import UsageError
+from rapido_cli.text import iso_utc
 
 #: Fault kinds besides an HTTP status: close the connection before processing the event, or after
 #: recording it without answering (so a client's retry must be answered as a duplicate).
@@ -112,7 +113,7 @@ class SandboxEvent:
         names ``rapido tail`` reads; the store file leaves them out (``aliases=False``), so it does
         not write every body twice.
         """
-        at = iso_ms(self.received_at)
+        at = iso_utc(self.received_at)
         out: dict[str, Any] = {
             "seq": self.seq,
             "flow": self.flow,
@@ -142,11 +143,6 @@ class SandboxEvent:
         if self._line is None:
             self._line = orjson.dumps(self.to_dict(), default=str)
         return self._line
-
-
-def iso_ms(dt: datetime) -> str:
-    """``2024-01-15T10:30:00.123Z`` (UTC, milliseconds)."""
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
 EventCallback = Callable[[SandboxEvent], None]

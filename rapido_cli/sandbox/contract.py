@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from rapido_cli.contract import SERVICES
-from rapido_cli.rules import check_server_event
+from rapido_cli.rules import check_server_event, get_path
 from rapido_cli.sandbox.config import DROP, DROP_AFTER, SandboxConfig, SandboxEvent
 from rapido_cli.sandbox.http import Headers
 from rapido_cli.sandbox.responses import (
@@ -36,9 +36,9 @@ from rapido_cli.sandbox.state import (
     Correlator,
     FaultInjector,
     Ledger,
-    iso_seconds,
     retry_after_seconds,
 )
+from rapido_cli.text import iso_utc
 from rapido_cli.transport.pacing import RateLimiter
 
 REQUIRED_HEADERS: tuple[str, ...] = ("x-client-id", "x-client-service", "x-client-app-id", "authorization")
@@ -60,15 +60,6 @@ class ServerRequest:
 
 
 Check = Callable[[ServerRequest], Answer | None]
-
-
-def get_path(obj: Any, *path: str) -> Any:
-    """``obj[path[0]][path[1]]...``, or None where a step is missing or not an object."""
-    for key in path:
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(key)
-    return obj
 
 
 def text_or_none(value: Any) -> str | None:
@@ -276,7 +267,7 @@ class ServerContract:
         known = self.ledger.lookup(key)
         verdict = "duplicate"
         if known is None:
-            mine = (digest, new_request_id(), iso_seconds(ev.received_at))
+            mine = (digest, new_request_id(), iso_utc(ev.received_at, timespec="seconds"))
             known = self.ledger.remember(key, mine)
             if known is mine:
                 verdict = "accepted"

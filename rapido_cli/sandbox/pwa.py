@@ -12,9 +12,9 @@ from typing import Any
 
 import orjson
 
-from rapido_cli.rules import Problem, check_pwa_event
+from rapido_cli.rules import Problem, check_pwa_event, get_path
 from rapido_cli.sandbox.config import SandboxConfig, SandboxEvent
-from rapido_cli.sandbox.contract import get_path, text_or_none
+from rapido_cli.sandbox.contract import text_or_none
 from rapido_cli.sandbox.http import Headers
 from rapido_cli.sandbox.responses import (
     CODE_INVALID,

@@ -24,7 +24,8 @@ from rapido_cli.contract import (
     CODE_UNAUTHORIZED,
 )
 from rapido_cli.rules import Problem
-from rapido_cli.sandbox.state import iso_seconds, now_utc
+from rapido_cli.sandbox.state import now_utc
+from rapido_cli.text import iso_utc
 
 __all__ = [
     "CODE_INTERNAL",
@@ -85,7 +86,7 @@ def error_body(code: int, message: str, details: dict[str, Any] | None, request_
         "success": False,
         "code": code,
         "error": {"message": message, "details": details or {}},
-        "timestamp": iso_seconds(now_utc()),
+        "timestamp": iso_utc(now_utc(), timespec="seconds"),
         "requestId": request_id,
     }
     body.update(extra)
@@ -94,7 +95,7 @@ def error_body(code: int, message: str, details: dict[str, Any] | None, request_
 
 def success_body(timestamp: datetime | str, request_id: str, **extra: Any) -> bytes:
     """``{"success": true, "code": 7000, "timestamp", "requestId"}`` (plus ``extra``)."""
-    ts = timestamp if isinstance(timestamp, str) else iso_seconds(timestamp)
+    ts = timestamp if isinstance(timestamp, str) else iso_utc(timestamp, timespec="seconds")
     return orjson.dumps({"success": True, "code": CODE_OK, "timestamp": ts, "requestId": request_id, **extra})
 
 

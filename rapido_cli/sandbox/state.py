@@ -10,7 +10,7 @@ import random
 import threading
 import time
 from collections import Counter, deque
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -18,7 +18,8 @@ import orjson
 
 from rapido_cli.errors import LocalIOError, UsageError
 from rapido_cli.fs import open_private
-from rapido_cli.sandbox.config import Fault, SandboxEvent, iso_ms
+from rapido_cli.sandbox.config import Fault, SandboxEvent
+from rapido_cli.text import iso_utc
 
 
 def retry_after_seconds(wait: float) -> int:
@@ -200,7 +201,7 @@ class Ledger:
             busy = (self._last - self._first) if self._first is not None and self._last is not None else 0.0
             total = sum(self._by_flow.values())
             return {
-                "started_at": iso_ms(self._started_at),
+                "started_at": iso_utc(self._started_at),
                 "uptime_s": round(time.monotonic() - self._started, 3),
                 "total": total,
                 "by_flow": dict(self._by_flow),
@@ -248,8 +249,8 @@ class Correlator:
             if server_at is not None:
                 self._matched[booking_id] = {
                     "booking_id": booking_id,
-                    "pwa_at": iso_ms(at),
-                    "server_at": iso_ms(server_at),
+                    "pwa_at": iso_utc(at),
+                    "server_at": iso_utc(server_at),
                 }
                 return "matched"
             if booking_id not in self._pending and booking_id not in self._missed:
@@ -264,13 +265,13 @@ class Correlator:
             if pending is not None:
                 self._matched[order_id] = {
                     "booking_id": order_id,
-                    "pwa_at": iso_ms(pending[0]),
-                    "server_at": iso_ms(at),
+                    "pwa_at": iso_utc(pending[0]),
+                    "server_at": iso_utc(at),
                 }
                 return "matched"
             missed = self._missed.get(order_id)
             if missed is not None and "late_server_at" not in missed:
-                missed["late_server_at"] = iso_ms(at)
+                missed["late_server_at"] = iso_utc(at)
                 return "late"
         return None
 
@@ -321,8 +322,8 @@ def missed_record(booking_id: str, at: datetime, window: float, props: dict[str,
     return {
         "order_id": booking_id,
         "amount": amount if isinstance(amount, int | float) and not isinstance(amount, bool) else None,
-        "pwa_completed_at": iso_ms(at),
-        "reported_at": iso_ms(datetime.now(UTC)),
+        "pwa_completed_at": iso_utc(at),
+        "reported_at": iso_utc(datetime.now(UTC)),
         "window_s": window,
         "reason": f"no accepted server order.* event with attributes.orderId={booking_id!r} "
         f"within {window:g}s of the PWA booking_completed",
@@ -334,8 +335,3 @@ def missed_record(booking_id: str, at: datetime, window: float, props: dict[str,
 def now_utc() -> datetime:
     """The current time in UTC."""
     return datetime.now(UTC)
-
-
-def iso_seconds(dt: datetime) -> str:
-    """``2024-01-15T10:30:00Z``: the API's timestamp format, as in the seed."""
-    return (dt - timedelta(microseconds=dt.microsecond)).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from rapido_cli.errors import FieldError, UsageError
+from rapido_cli.text import iso_utc
 from rapido_cli.trigger.scenario import (
     BOOKING_FIELDS,
     PARAM_ALIASES,
@@ -99,11 +100,6 @@ def apply_overrides(sc: Scenario, overrides: Mapping[str, str]) -> dict[str, Any
     return values
 
 
-def _now_iso(now: datetime) -> str:
-    now = now.astimezone(UTC)
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-
-
 def plan(
     sc: Scenario,
     overrides: Mapping[str, str] | None = None,
@@ -126,7 +122,7 @@ def plan(
                 f"scenario {sc.name} has no step {name!r}{did_you_mean(name, step_names)}",
                 hint="its steps: " + ", ".join(step_names),
             )
-    names = {**params, "now": _now_iso(now or datetime.now(UTC)), "scenario": sc.name}
+    names = {**params, "now": iso_utc(now or datetime.now(UTC)), "scenario": sc.name}
     built: dict[str, tuple[str, dict[str, Any]]] = {}
     out: list[PlannedStep] = []
     ids: dict[str, str] = {}
