@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -272,8 +271,9 @@ def _emit(
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly; point stdout at nothing so the final
         # flush at exit cannot fail again.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        from rapido_cli.cli.common import silence_stdout
+
+        silence_stdout()
         raise typer.Exit(1) from None
     if warned > MAX_WARNINGS_SHOWN:
         app.warn(f"... and {warned - MAX_WARNINGS_SHOWN} more warnings (not shown)")

@@ -411,3 +411,17 @@ def common_options(func: F) -> F:
     if sig.return_annotation is not inspect.Signature.empty:
         wrapper.__annotations__["return"] = sig.return_annotation
     return wrapper  # type: ignore[return-value]
+
+
+def silence_stdout() -> None:
+    """The reader of our stdout went away (``| head``): point stdout at nothing.
+
+    Later writes and the interpreter's final flush then cannot raise BrokenPipeError again; the
+    one place that does this for ``build``, ``replay`` and ``tail``.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)

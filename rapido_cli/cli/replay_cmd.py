@@ -208,14 +208,12 @@ class _Reporter:
 
     def _stdout_closed(self) -> None:
         """The reader of our stdout went away (``| head``): stop the run cleanly, output nowhere."""
-        import os
+        from rapido_cli.cli.common import silence_stdout
 
         if self.broken:
             return
         self.broken = True
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
+        silence_stdout()
         if self.replayer is not None:
             self.replayer.stop()
         print("stdout was closed: stopping (progress is saved)", file=sys.stderr, flush=True)

@@ -114,11 +114,9 @@ def tail(
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     except BrokenPipeError:
         # The reader left (`rapido tail | head`): stop quietly, and keep Python from complaining at exit.
-        import contextlib
-        import os
+        from rapido_cli.cli.common import silence_stdout
 
-        with contextlib.suppress(OSError, ValueError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        silence_stdout()
         raise typer.Exit(0) from None
 
 
