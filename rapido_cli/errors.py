@@ -85,6 +85,7 @@ class FieldError(DataError):
         hint: str | None = None,
         refs: tuple[str, ...] = (),
         kind: str = "invalid",
+        exit_code: ExitCode | None = None,
     ) -> None:
         self.field = field
         self.template = message
@@ -92,7 +93,7 @@ class FieldError(DataError):
         self.refs = refs
         self.kind = kind
         reason, plain_hint = self.render(lambda name: name)
-        super().__init__(f"{field}: {reason}", hint=plain_hint)
+        super().__init__(f"{field}: {reason}", hint=plain_hint, exit_code=exit_code)
         self.reason = reason
 
     def render(self, name: Callable[[str], str]) -> tuple[str, str | None]:

@@ -49,6 +49,18 @@ Then, in another terminal:
 
 
 
+
+#: The option of each sandbox setting, for messages (the core names fields, the CLI its options).
+_OPTION_OF: dict[str, str] = {
+    "latency_ms": "--latency",
+    "rate_limit": "--rate-limit",
+    "rate_burst": "--rate-burst",
+    "missed_after_s": "--missed-after",
+    "port": "--port",
+    "faults": "--faults",
+    "fail_rate": "--fail-rate",
+}
+
 def _short_id(value: str | None, width: int = 24) -> str:
     if not value:
         return "-"
@@ -292,22 +304,28 @@ def register(app: typer.Typer) -> None:
                     sys.stderr.write(plain_event(ev, verbose=verbose) + "\n")
                     sys.stderr.flush()
 
-        cfg = SandboxConfig(
-            host=host,
-            port=port,
-            client_id=client_id,
-            client_key=key,
-            latency_ms=latency,
-            fail_rate=fail_rate,
-            rate_limit=rate_limit,
-            store=store,
-            on_event=on_event,
-            faults=faults,
-            seed=seed,
-            missed=missed,
-            missed_after_s=missed_after,
-            allow_file_origin=allow_file_origin,
-        )
+        from rapido_cli.errors import FieldError, UsageError
+
+        try:
+            cfg = SandboxConfig(
+                host=host,
+                port=port,
+                client_id=client_id,
+                client_key=key,
+                latency_ms=latency,
+                fail_rate=fail_rate,
+                rate_limit=rate_limit,
+                store=store,
+                on_event=on_event,
+                faults=faults,
+                seed=seed,
+                missed=missed,
+                missed_after_s=missed_after,
+                allow_file_origin=allow_file_origin,
+            )
+        except FieldError as exc:  # the core names its fields; here they are options
+            reason, hint = exc.render(lambda name: _OPTION_OF.get(name, name))
+            raise UsageError(f"{_OPTION_OF.get(exc.field, exc.field)}: {reason}", hint=hint) from None
         if key and not client_id:
             app.warn("RAPIDO_SANDBOX_KEY/--key-file is set without --client-id: only the key is enforced")
         sb = Sandbox(cfg)

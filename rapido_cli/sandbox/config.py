@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from rapido_cli.errors import UsageError
+from rapido_cli.errors import ExitCode, FieldError
 from rapido_cli.text import iso_utc
 
 #: Fault kinds besides an HTTP status: close the connection before processing the event, or after
@@ -41,7 +41,7 @@ def parse_faults(spec: str | None, *, fail_rate: float = 0.0) -> tuple[Fault, ..
     """
     faults: list[Fault] = []
     if fail_rate:
-        faults.append(Fault("500", _probability("--fail-rate", fail_rate)))
+        faults.append(Fault("500", _probability("fail_rate", fail_rate)))
     for raw in (spec or "").split(","):
         item = raw.strip()
         if not item:
@@ -49,33 +49,39 @@ def parse_faults(spec: str | None, *, fail_rate: float = 0.0) -> tuple[Fault, ..
         kind, sep, prob_text = item.partition(":")
         kind = kind.strip().lower()
         if not sep:
-            raise UsageError(
-                f"--faults: {item!r} has no probability",
-                hint="write KIND:P, e.g. 500:0.1,429:0.05,drop:0.02",
+            raise _setting(
+                "faults", f"{item!r} has no probability", hint="write KIND:P, e.g. 500:0.1,429:0.05,drop:0.02"
             )
         if kind not in (DROP, DROP_AFTER) and not (kind.isdigit() and 400 <= int(kind) <= 599):
-            raise UsageError(
-                f"--faults: unknown fault {kind!r}",
-                hint="use an HTTP status from 400 to 599, 'drop' or 'drop-after'",
+            raise _setting(
+                "faults", f"unknown fault {kind!r}", hint="use an HTTP status from 400 to 599, 'drop' or 'drop-after'"
             )
         try:
             prob = float(prob_text)
         except ValueError:
-            raise UsageError(f"--faults: {prob_text!r} is not a number", hint="e.g. 500:0.1") from None
-        faults.append(Fault(kind, _probability(f"--faults {kind}", prob)))
+            raise _setting("faults", f"{prob_text!r} is not a number", hint="e.g. 500:0.1") from None
+        faults.append(Fault(kind, _probability("faults", prob, kind)))
     total = sum(f.probability for f in faults)
     if total > 1.0 + 1e-9:
-        raise UsageError(
+        raise _setting(
+            "faults",
             f"fault probabilities add up to {total:g}, more than 1",
-            hint="lower --fail-rate or the --faults probabilities",
+            hint="lower {fail_rate} or the {faults} probabilities",
+            refs=("fail_rate", "faults"),
         )
     return tuple(faults)
 
 
-def _probability(name: str, value: float) -> float:
+def _probability(field: str, value: float, kind: str | None = None) -> float:
     if not (0.0 <= value <= 1.0) or math.isnan(value):
-        raise UsageError(f"{name}: {value} is not a probability", hint="use a number from 0 to 1, e.g. 0.1")
+        what = f"{kind}: " if kind else ""
+        raise _setting(field, f"{what}{value} is not a probability", hint="use a number from 0 to 1, e.g. 0.1")
     return float(value)
+
+
+def _setting(field: str, message: str, *, hint: str | None = None, refs: tuple[str, ...] = ()) -> FieldError:
+    """A bad sandbox setting, named by its field (the CLI words it as its option): exit 2."""
+    return FieldError(field, message, hint=hint, refs=refs, exit_code=ExitCode.USAGE)
 
 
 @dataclass(slots=True)
@@ -196,14 +202,14 @@ class SandboxConfig:
 
     def __post_init__(self) -> None:
         if self.latency_ms < 0 or math.isnan(self.latency_ms):
-            raise UsageError(f"--latency: {self.latency_ms} must be 0 or more milliseconds")
+            raise _setting("latency_ms", f"{self.latency_ms} must be 0 or more milliseconds")
         if self.rate_limit is not None and not self.rate_limit > 0:
-            raise UsageError(f"--rate-limit: {self.rate_limit} must be more than 0 requests per second")
+            raise _setting("rate_limit", f"{self.rate_limit} must be more than 0 requests per second")
         if self.rate_burst is not None and not self.rate_burst >= 1:
-            raise UsageError(f"--rate-burst: {self.rate_burst} must be at least 1")
+            raise _setting("rate_burst", f"{self.rate_burst} must be at least 1")
         if not self.missed_after_s > 0:
-            raise UsageError(f"--missed-after: {self.missed_after_s} must be more than 0 seconds")
+            raise _setting("missed_after_s", f"{self.missed_after_s} must be more than 0 seconds")
         if not 0 <= self.port <= 65535:
-            raise UsageError(f"--port: {self.port} is not a TCP port", hint="use 0 for any free port")
+            raise _setting("port", f"{self.port} is not a TCP port", hint="use 0 for any free port")
         # Parse now so a bad plan fails before anything listens.
         self.fault_plan: tuple[Fault, ...] = parse_faults(self.faults, fail_rate=self.fail_rate)
