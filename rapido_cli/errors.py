@@ -85,7 +85,6 @@ class FieldError(DataError):
         hint: str | None = None,
         refs: tuple[str, ...] = (),
         kind: str = "invalid",
-        exit_code: ExitCode | None = None,
     ) -> None:
         self.field = field
         self.template = message
@@ -93,7 +92,7 @@ class FieldError(DataError):
         self.refs = refs
         self.kind = kind
         reason, plain_hint = self.render(lambda name: name)
-        super().__init__(f"{field}: {reason}", hint=plain_hint, exit_code=exit_code)
+        super().__init__(f"{field}: {reason}", hint=plain_hint)
         self.reason = reason
 
     def render(self, name: Callable[[str], str]) -> tuple[str, str | None]:
@@ -105,3 +104,20 @@ class FieldError(DataError):
             return text
 
         return fill(self.template), (fill(self.hint_template) if self.hint_template is not None else None)
+
+
+class SettingError(UsageError):
+    """A bad setting named by its field (``latency_ms``), not by a flag: exit 2.
+
+    The CLI words it as its option with :meth:`render`, as for :class:`FieldError`.
+    """
+
+    def __init__(self, field: str, message: str, *, hint: str | None = None, refs: tuple[str, ...] = ()) -> None:
+        self._words = FieldError(field, message, hint=hint, refs=refs)
+        super().__init__(self._words.message, hint=self._words.hint)
+        self.field = field
+        self.reason = self._words.reason
+
+    def render(self, name: Callable[[str], str]) -> tuple[str, str | None]:
+        """The reason and hint with each field written by ``name`` (see :meth:`FieldError.render`)."""
+        return self._words.render(name)

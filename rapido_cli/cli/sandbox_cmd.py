@@ -304,7 +304,7 @@ def register(app: typer.Typer) -> None:
                     sys.stderr.write(plain_event(ev, verbose=verbose) + "\n")
                     sys.stderr.flush()
 
-        from rapido_cli.errors import FieldError, UsageError
+        from rapido_cli.errors import SettingError, UsageError
 
         try:
             cfg = SandboxConfig(
@@ -323,7 +323,7 @@ def register(app: typer.Typer) -> None:
                 missed_after_s=missed_after,
                 allow_file_origin=allow_file_origin,
             )
-        except FieldError as exc:  # the core names its fields; here they are options
+        except SettingError as exc:  # the core names its fields; here they are options
             reason, hint = exc.render(lambda name: _OPTION_OF.get(name, name))
             raise UsageError(f"{_OPTION_OF.get(exc.field, exc.field)}: {reason}", hint=hint) from None
         if key and not client_id:

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from rapido_cli.errors import ExitCode, FieldError
+from rapido_cli.errors import SettingError
 from rapido_cli.text import iso_utc
 
 #: Fault kinds besides an HTTP status: close the connection before processing the event, or after
@@ -79,9 +79,9 @@ def _probability(field: str, value: float, kind: str | None = None) -> float:
     return float(value)
 
 
-def _setting(field: str, message: str, *, hint: str | None = None, refs: tuple[str, ...] = ()) -> FieldError:
+def _setting(field: str, message: str, *, hint: str | None = None, refs: tuple[str, ...] = ()) -> SettingError:
     """A bad sandbox setting, named by its field (the CLI words it as its option): exit 2."""
-    return FieldError(field, message, hint=hint, refs=refs, exit_code=ExitCode.USAGE)
+    return SettingError(field, message, hint=hint, refs=refs)
 
 
 @dataclass(slots=True)
