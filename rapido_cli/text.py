@@ -107,3 +107,10 @@ def iso_utc(when: datetime | float, *, timespec: str = "milliseconds") -> str:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
+def mask(value: str) -> str:
+    """A secret shown by its last 4 characters (``****abcd``; all stars when too short to show any)."""
+    if len(value) < 8:
+        return "****"
+    return "****" + value[-4:]

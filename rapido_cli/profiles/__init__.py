@@ -28,7 +28,6 @@ from rapido_cli.profiles.keys import (
     keyring_get,
     keyring_set,
     keyring_timeout,
-    mask,
     read_key,
 )
 from rapido_cli.profiles.resolve import (
@@ -57,6 +56,7 @@ from rapido_cli.profiles.store import (
     save_profiles_file,
 )
 from rapido_cli.profiles.urlpolicy import check_base_url
+from rapido_cli.text import mask
 
 __all__ = [
     "COMMAND_TIMEOUT_ENV",

@@ -13,7 +13,7 @@ from typing import Any
 from rapido_cli.deadline import call_with_timeout
 from rapido_cli.errors import ConfigError, UsageError
 from rapido_cli.profiles.store import file_mode, group_or_world_readable
-from rapido_cli.text import inert
+from rapido_cli.text import inert, mask
 
 KEYRING_SERVICE = "rapido-cli"
 KEYRING_TIMEOUT_S = 10.0
@@ -72,13 +72,6 @@ class Secret:
 
     def __bool__(self) -> bool:
         return bool(self._value)
-
-
-def mask(value: str) -> str:
-    """Mask a secret to its last 4 characters (all stars when it is too short to show any)."""
-    if len(value) < 8:
-        return "****"
-    return "****" + value[-4:]
 
 
 def _timeout_from_env(var: str, default: float, environ: Mapping[str, str] | None = None) -> float:

@@ -23,8 +23,8 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from rapido_cli.errors import ExitCode
-from rapido_cli.profiles import mask as mask
 from rapido_cli.text import inert
+from rapido_cli.text import mask as mask
 
 #: Answers are read up to this many bytes (after decompression); a longer body is cut and never an
 #: acknowledgement. Documented in docs/delivery.md.
