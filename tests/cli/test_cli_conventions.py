@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import typer.main
+from conftest import DATA
 from test_output_conventions import clean_env, run_in_pty
 from typer.testing import CliRunner
 
@@ -303,7 +304,7 @@ def test_same_words_on_a_terminal_and_in_a_pipe() -> None:
     ids=["help", "version", "validate", "send-help", "usage-error"],
 )
 def test_fast_paths_import_no_pydantic_httpx_keyring(args: list[str], tmp_path: Path) -> None:
-    event = json.loads((Path(__file__).parent / "data" / "seed" / "flight.json").read_text())
+    event = json.loads((DATA / "seed" / "flight.json").read_text())
     one = tmp_path / "one.json"
     one.write_text(json.dumps(event), encoding="utf-8")
     argv = [str(one) if a == "ONE" else a for a in args]
