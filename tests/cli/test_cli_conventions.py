@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 import typer.main
+from conftest import DATA
 from test_output_conventions import clean_env, run_in_pty
-from typer.testing import CliRunner
 
 from rapido_cli.cli import build_app
 from rapido_cli.cli.common import GlobalOptions
@@ -45,19 +45,12 @@ ALL = _walk(typer.main.get_command(build_app()))
 LEAVES = [(p, c) for p, c in ALL if p and not getattr(c, "commands", None)]
 
 
-@pytest.fixture
-def cli(tmp_path: Path) -> Any:
-    cfg = tmp_path / "profiles.yaml"
-    cfg.write_text(PROFILES, encoding="utf-8")
-    cfg.chmod(0o600)
-    runner = CliRunner()
-    app = build_app()
-
-    def run(*args: str, env: dict[str, str] | None = None, columns: int = 200) -> Any:
-        full = {"RAPIDO_CONFIG": str(cfg), "COLUMNS": str(columns), **(env or {})}
-        return runner.invoke(app, list(args), env=full, catch_exceptions=False)
-
-    return run
+@pytest.fixture(autouse=True)
+def _profiles(cli: Any) -> None:
+    """PROFILES at ``cli.cfg``, where the conftest ``cli`` points RAPIDO_CONFIG."""
+    cli.cfg.parent.mkdir()
+    cli.cfg.write_text(PROFILES, encoding="utf-8")
+    cli.cfg.chmod(0o600)
 
 
 def shown_profile(res: Any) -> str:
@@ -135,7 +128,7 @@ LIBRARY_WORDS = re.compile(r"<(bool|str|int|float|list|file|path|dir)\b|\[x[<>]=
 
 @pytest.mark.parametrize(("path", "cmd"), ALL, ids=lambda v: " ".join(v) or "rapido" if isinstance(v, tuple) else "")
 def test_help_reads_as_a_manual(cli, path: tuple[str, ...], cmd: Any) -> None:
-    res = cli(*path, "--help", columns=80)
+    res = cli(*path, "--help", env={"COLUMNS": "80"})
     assert res.exit_code == 0, res.output
     out = res.stdout
     assert not LIBRARY_WORDS.search(out), LIBRARY_WORDS.search(out)
@@ -174,7 +167,7 @@ def _examples(help_text: str) -> list[str]:
 
 @pytest.mark.parametrize(("path", "cmd"), ALL, ids=lambda v: " ".join(v) or "rapido" if isinstance(v, tuple) else "")
 def test_examples_are_intact_at_80_columns(cli, path: tuple[str, ...], cmd: Any) -> None:
-    out = cli(*path, "--help", columns=80).stdout.splitlines()
+    out = cli(*path, "--help", env={"COLUMNS": "80"}).stdout.splitlines()
     examples = _examples(cmd.help)
     if path and not getattr(cmd, "commands", None):
         assert examples, f"`rapido {' '.join(path)} --help` has no example"
@@ -199,7 +192,7 @@ def test_examples_are_intact_on_an_80_column_terminal() -> None:
 
 
 def test_prose_is_wrapped_to_the_terminal(cli) -> None:
-    out = cli("replay", "--help", columns=80).stdout
+    out = cli("replay", "--help", env={"COLUMNS": "80"}).stdout
     prose = [line for line in out.splitlines() if line.startswith("  ") and "rapido " not in line]
     assert prose and max(len(line) for line in prose) <= 80
 
@@ -303,7 +296,7 @@ def test_same_words_on_a_terminal_and_in_a_pipe() -> None:
     ids=["help", "version", "validate", "send-help", "usage-error"],
 )
 def test_fast_paths_import_no_pydantic_httpx_keyring(args: list[str], tmp_path: Path) -> None:
-    event = json.loads((Path(__file__).parent / "data" / "seed" / "flight.json").read_text())
+    event = json.loads((DATA / "seed" / "flight.json").read_text())
     one = tmp_path / "one.json"
     one.write_text(json.dumps(event), encoding="utf-8")
     argv = [str(one) if a == "ONE" else a for a in args]

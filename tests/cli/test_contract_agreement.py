@@ -21,6 +21,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from conftest import DATA, PROJECT_ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_rules import mutated_events, valid_events
@@ -29,9 +30,8 @@ from typer.testing import CliRunner
 from rapido_cli.cli import build_app
 from rapido_cli.rules import BEYOND_SCHEMA, check_pwa_event, check_server_event
 
-ROOT = Path(__file__).parent.parent
-CORPUS = Path(__file__).parent / "data" / "contract"
-DOCS = ROOT / "docs" / "validate.md"
+CORPUS = DATA / "contract"
+DOCS = PROJECT_ROOT / "docs" / "validate.md"
 KINDS = ("server", "pwa")
 
 
@@ -289,7 +289,7 @@ def test_every_answer_code_of_the_sandbox_is_documented() -> None:
     import rapido_cli.models as models
 
     used = set()
-    for source in (ROOT / "rapido_cli" / "sandbox").glob("*.py"):
+    for source in (PROJECT_ROOT / "rapido_cli" / "sandbox").glob("*.py"):
         used |= set(re.findall(r"\bCODE_[A-Z_]+\b", source.read_text(encoding="utf-8")))
     used |= {name for name in dir(models) if name.startswith("CODE_")}
     codes = {getattr(models, name) for name in used}

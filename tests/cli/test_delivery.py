@@ -45,8 +45,8 @@ def send(url: str, **kw: Any) -> Any:
 
 
 @pytest.fixture
-def cli(tmp_path: Path) -> Callable[..., Any]:
-    """The real CLI in process: ``cli(url, *args, env={}, **profile)`` → result with exit_code/stdout/stderr."""
+def cli_at(tmp_path: Path) -> Callable[..., Any]:
+    """The real CLI in process: ``cli_at(url, *args, env={}, **profile)`` → result with exit_code/stdout/stderr."""
     from typer.testing import CliRunner
 
     from rapido_cli.cli import build_app
@@ -98,10 +98,10 @@ def test_the_acknowledgement_is_delivered() -> None:
     assert result.ok and result.exit_code == 0 and result.request_id == "req_ok"
 
 
-def test_cli_reports_a_captive_portal_page_as_configuration(cli: Any) -> None:
+def test_cli_reports_a_captive_portal_page_as_configuration(cli_at: Any) -> None:
     page = "<html><title>Sign in [link=http://evil]here[/link] [/bold]</title>\x1b[31m</html>"
     with RawServer([answer(200, page, {"Content-Type": "text/html; charset=utf-8"})]) as srv:
-        res = cli(srv.url, *SEND)
+        res = cli_at(srv.url, *SEND)
     assert res.exit_code == 3, res.output
     assert "delivered" not in res.stdout.replace("not delivered", "")
     assert "text/html" in res.stdout and "<html><title>Sign in" in res.stdout
@@ -109,22 +109,22 @@ def test_cli_reports_a_captive_portal_page_as_configuration(cli: Any) -> None:
     assert "\x1b" not in res.output and "\\x1b" in res.stdout
     assert "hint:" in res.stderr and "not the Rapido API" in res.stderr
     with RawServer([UNCONFIRMED["empty-204"]]) as srv:
-        res = cli(srv.url, *SEND, "--json")
+        res = cli_at(srv.url, *SEND, "--json")
     doc = json.loads(res.stdout)
     assert res.exit_code == 3 and doc["ok"] is False and doc["failure"] == "unconfirmed" and doc["status"] == 204
 
 
-def test_a_replay_never_journals_an_unconfirmed_answer_as_sent(tmp_path: Path, cli: Any) -> None:
+def test_a_replay_never_journals_an_unconfirmed_answer_as_sent(tmp_path: Path, cli_at: Any) -> None:
     events = tmp_path / "e.jsonl"
     events.write_text("".join(json.dumps({**EVENT, "event": {"type": "payment.completed", "id": f"evt_{i}"}}) + "\n"
                               for i in range(3)))
     journal = tmp_path / "j.sqlite3"
     with RawServer([UNCONFIRMED["html-200"]]) as srv:
-        res = cli(srv.url, "replay", str(events), "--journal", str(journal), "--json")
+        res = cli_at(srv.url, "replay", str(events), "--journal", str(journal), "--json")
     assert res.exit_code == 3, res.output
     summary = json.loads(res.stdout.splitlines()[-1])["summary"]
     assert summary["sent"] == 0
-    hist = cli(srv.url, "history", "--journal", str(journal), "--outcome", "sent", "--json")
+    hist = cli_at(srv.url, "history", "--journal", str(journal), "--outcome", "sent", "--json")
     assert json.loads(hist.stdout) == []
 
 
@@ -225,11 +225,11 @@ def test_gzip_answers_are_decoded_and_a_gzip_bomb_is_harmless() -> None:
 # ---------------------------------------------------------------- 3. error classes
 
 
-def test_503_is_retried_then_75_and_429_honours_retry_after(cli: Any) -> None:
+def test_503_is_retried_then_75_and_429_honours_retry_after(cli_at: Any) -> None:
     with RawServer([json_answer(503, "{}"), ACK]) as srv:
         assert send(srv.url).ok and len(srv.requests) == 2
     with RawServer([json_answer(503, '{"success":false,"code":5000,"error":{"message":"down"}}')]) as srv:
-        res = cli(srv.url, *SEND)
+        res = cli_at(srv.url, *SEND)
         assert res.exit_code == 75 and len(srv.requests) == 2, res.output
     sleeps: list[float] = []
     policy = RetryPolicy(max_attempts=2, base=0.0, cap=0.0, retry_after_cap=3.0)
@@ -254,68 +254,68 @@ def test_odd_retry_after_values_never_crash(value: str) -> None:
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
-def test_redirects_are_never_followed_and_the_key_never_goes_there(status: int, cli: Any) -> None:
+def test_redirects_are_never_followed_and_the_key_never_goes_there(status: int, cli_at: Any) -> None:
     with RawServer([ACK]) as elsewhere:
         location = elsewhere.url + "/api/ota/event"
         with RawServer([answer(status, "", {"Location": location})]) as srv:
             result = send(srv.url)
             assert (result.outcome, result.failure, result.exit_code) == ("config", "redirect", 3)
             assert location in (result.message or "")
-            res = cli(srv.url, *SEND)
+            res = cli_at(srv.url, *SEND)
             assert res.exit_code == 3 and location in res.stdout, res.output
             assert len(srv.requests) == 2  # one each: not retried
         assert elsewhere.requests == []  # never followed: the key did not travel there
 
 
 @pytest.mark.parametrize("status", [404, 405])
-def test_wrong_endpoint_is_configuration(status: int, cli: Any) -> None:
+def test_wrong_endpoint_is_configuration(status: int, cli_at: Any) -> None:
     with RawServer([json_answer(status, '{"message":"no route"}')]) as srv:
-        res = cli(srv.url, *SEND)
+        res = cli_at(srv.url, *SEND)
         assert res.exit_code == 3 and len(srv.requests) == 1, res.output
     assert "/api/ota/event" in res.stderr  # the hint: base_url is the API's root
 
 
-def test_rejections_are_data_errors(cli: Any) -> None:
+def test_rejections_are_data_errors(cli_at: Any) -> None:
     for status in (400, 409, 413, 422):
         body = '{"success":false,"code":4001,"error":{"message":"amount_total must be >= 0"}}'
         with RawServer([json_answer(status, body)]) as srv:
-            res = cli(srv.url, *SEND)
+            res = cli_at(srv.url, *SEND)
             assert res.exit_code == 1 and len(srv.requests) == 1, (status, res.output)
         assert "amount_total must be >= 0" in res.stdout
 
 
-def test_401_stops_with_3(cli: Any) -> None:
+def test_401_stops_with_3(cli_at: Any) -> None:
     with RawServer([json_answer(401, '{"success":false,"code":4010,"error":{"message":"bad key"}}')]) as srv:
-        res = cli(srv.url, *SEND)
+        res = cli_at(srv.url, *SEND)
         assert res.exit_code == 3 and len(srv.requests) == 1
 
 
-def test_a_closed_port_is_temporary(cli: Any) -> None:
+def test_a_closed_port_is_temporary(cli_at: Any) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     result = send(url)
     assert result.outcome == "failed" and len(result.attempts) == 3 and "refused" in (result.message or "")
-    res = cli(url, *SEND)
+    res = cli_at(url, *SEND)
     assert res.exit_code == 75 and "Traceback" not in res.output
 
 
-def test_a_host_that_does_not_exist_is_configuration_and_not_retried(cli: Any) -> None:
+def test_a_host_that_does_not_exist_is_configuration_and_not_retried(cli_at: Any) -> None:
     t0 = time.monotonic()
     result = send("https://partner-api.example.invalid")
     assert (result.outcome, result.failure, len(result.attempts)) == ("config", "nxdomain", 1)
     assert "partner-api.example.invalid" in (result.message or "")
-    res = cli("https://partner-api.example.invalid", *SEND)
+    res = cli_at("https://partner-api.example.invalid", *SEND)
     assert res.exit_code == 3
     assert "partner-api.example.invalid" in res.stdout and "rapido doctor" in res.stderr
     assert "partner-api.example.invalid" in res.stderr  # the hint names the host
     assert time.monotonic() - t0 < 5
 
 
-def test_tls_to_a_plain_http_server_is_configuration(cli: Any) -> None:
+def test_tls_to_a_plain_http_server_is_configuration(cli_at: Any) -> None:
     with RawServer(greet=answer(400, "plain http here")) as srv:
         url = f"https://127.0.0.1:{srv.port}"
         result = send(url)
         assert (result.outcome, result.failure, len(result.attempts)) == ("config", "tls", 1), result.message
-        res = cli(url, *SEND)
+        res = cli_at(url, *SEND)
         assert res.exit_code == 3 and "TLS" in res.stdout, res.output
 
 
@@ -349,19 +349,19 @@ def _no_key(text: str, key: str = ECHO_KEY) -> None:
 
 
 @pytest.mark.parametrize("behaviour", [_echo, _echo_text])
-def test_a_server_echoing_the_key_in_any_encoding_never_shows_it(behaviour: Any, cli: Any, tmp_path: Path) -> None:
+def test_a_server_echoing_the_key_in_any_encoding_never_shows_it(behaviour: Any, cli_at: Any, tmp_path: Path) -> None:
     with RawServer([behaviour]) as srv:
         for args in ([*SEND], [*SEND, "--json"], [*SEND, "-vv"], [*SEND, "--json", "-vv"]):
-            res = cli(srv.url, *args, key=ECHO_KEY)
+            res = cli_at(srv.url, *args, key=ECHO_KEY)
             assert res.exit_code in (1, 3), res.output
             _no_key(res.stdout + res.stderr)
         assert "****WXYZ" in res.stdout + res.stderr
         events = tmp_path / "e.jsonl"
         events.write_text(json.dumps(EVENT) + "\n")
         journal = tmp_path / "j.sqlite3"
-        res = cli(srv.url, "replay", str(events), "--journal", str(journal), "--json", "-vv", key=ECHO_KEY)
+        res = cli_at(srv.url, "replay", str(events), "--journal", str(journal), "--json", "-vv", key=ECHO_KEY)
         _no_key(res.stdout + res.stderr)
-        hist = cli(srv.url, "history", "--journal", str(journal), "--json", key=ECHO_KEY)
+        hist = cli_at(srv.url, "history", "--journal", str(journal), "--json", key=ECHO_KEY)
         _no_key(hist.stdout + hist.stderr)
         _no_key(journal.read_bytes().decode("latin-1"))
 
@@ -369,28 +369,28 @@ def test_a_server_echoing_the_key_in_any_encoding_never_shows_it(behaviour: Any,
 # ---------------------------------------------------------------- 5. the key never in clear
 
 
-def test_a_proxy_off_loopback_is_refused_for_plain_http(cli: Any) -> None:
+def test_a_proxy_off_loopback_is_refused_for_plain_http(cli_at: Any) -> None:
     with RawServer([ACK]) as srv:
-        res = cli(srv.url, *SEND, env={"HTTP_PROXY": "http://192.0.2.10:3128"})
+        res = cli_at(srv.url, *SEND, env={"HTTP_PROXY": "http://192.0.2.10:3128"})
         assert res.exit_code == 3 and "192.0.2.10" in res.stderr and "NO_PROXY" in res.stderr, res.output
         assert srv.requests == []
-        res = cli(srv.url, *SEND, env={"HTTP_PROXY": "http://192.0.2.10:3128", "NO_PROXY": "127.0.0.0/8"})
+        res = cli_at(srv.url, *SEND, env={"HTTP_PROXY": "http://192.0.2.10:3128", "NO_PROXY": "127.0.0.0/8"})
         assert res.exit_code == 0, res.output
-        res = cli(srv.url, *SEND, env={"http_proxy": "socks5://127.0.0.1:1080"})
+        res = cli_at(srv.url, *SEND, env={"http_proxy": "socks5://127.0.0.1:1080"})
         assert res.exit_code == 3 and "http_proxy" in res.stderr and "Traceback" not in res.output
 
 
-def test_a_loopback_proxy_sees_the_absolute_url(cli: Any) -> None:
+def test_a_loopback_proxy_sees_the_absolute_url(cli_at: Any) -> None:
     with RawServer([ACK]) as proxy:
-        res = cli("http://127.0.0.1:9", *SEND, env={"HTTP_PROXY": proxy.url})
+        res = cli_at("http://127.0.0.1:9", *SEND, env={"HTTP_PROXY": proxy.url})
         assert res.exit_code == 0, res.output
         assert proxy.requests[0].target == "http://127.0.0.1:9/api/ota/event"
 
 
-def test_allow_http_warns_once_even_when_quiet(cli: Any) -> None:
-    res = cli("http://192.0.2.1:9", *SEND, "--dry-run", "-q")
+def test_allow_http_warns_once_even_when_quiet(cli_at: Any) -> None:
+    res = cli_at("http://192.0.2.1:9", *SEND, "--dry-run", "-q")
     assert res.exit_code == 3 and "allow_http" in res.stderr
-    res = cli("http://192.0.2.1:9", *SEND, "--dry-run", "-q", allow_http=True)
+    res = cli_at("http://192.0.2.1:9", *SEND, "--dry-run", "-q", allow_http=True)
     assert res.exit_code == 0, res.output
     assert res.stderr.count("warning:") == 1 and "plain http" in res.stderr
 
@@ -398,11 +398,11 @@ def test_allow_http_warns_once_even_when_quiet(cli: Any) -> None:
 # ---------------------------------------------------------------- 7. inert output
 
 
-def test_server_markup_and_escapes_print_literally(cli: Any) -> None:
+def test_server_markup_and_escapes_print_literally(cli_at: Any) -> None:
     msg = "bad [link=http://evil.example]click[/link] [/bold] \x1b]0;owned\x07 \u202etxt"
     body = json.dumps({"success": False, "code": 4001, "error": {"message": msg, "details": {"[b]x[/b]": "[/]"}}})
     with RawServer([json_answer(422, body)]) as srv:
-        res = cli(srv.url, *SEND, "-v")
+        res = cli_at(srv.url, *SEND, "-v")
         assert res.exit_code == 1, res.output
     out = res.stdout + res.stderr
     assert "[link=http://evil.example]click[/link] [/bold]" in res.stdout

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import PROJECT_ROOT
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
+sys.path.insert(0, str(PROJECT_ROOT / "bench"))
 
 from _counting import CountingServer
 from _events import write_events
@@ -357,4 +358,6 @@ def test_kill_9_resends_at_most_twice_the_concurrency(tmp_path: Path, profile_en
             env=env, capture_output=True, timeout=120, check=False,
         )
         assert done.returncode == 0, done.stderr
+        # a request cut short by kill -9 reaches the counting server as a body it cannot parse ("?")
+        srv.accepted.pop("?", None)
         assert len(srv.accepted) == n and srv.duplicates() <= rounds * 2 * conc

@@ -17,9 +17,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import TEST_KEY
-from typer.testing import CliRunner
 
-from rapido_cli.cli import build_app
 from rapido_cli.errors import ConfigError, UsageError
 from rapido_cli.profiles import load_profiles_file, resolve_profile
 from rapido_cli.profiles.store import ProfilesEditor, check_key_spec, check_name, parse_setting, setting_name
@@ -46,24 +44,13 @@ profiles:
 
 
 @pytest.fixture
-def cfg(tmp_path: Path) -> Path:
-    path = tmp_path / "cfg" / "profiles.yaml"
+def cfg(cli: Any) -> Path:
+    """The commented profiles file at ``cli.cfg``, where the conftest ``cli`` points RAPIDO_CONFIG."""
+    path: Path = cli.cfg
     path.parent.mkdir()
     path.write_text(COMMENTED, encoding="utf-8")
     path.chmod(0o600)
     return path
-
-
-@pytest.fixture
-def cli(cfg: Path) -> Any:
-    runner = CliRunner()
-    app = build_app()
-
-    def run(*args: str, env: dict[str, str] | None = None) -> Any:
-        full = {"RAPIDO_CONFIG": str(cfg), "COLUMNS": "200", **(env or {})}
-        return runner.invoke(app, list(args), env=full, catch_exceptions=False)
-
-    return run
 
 
 def mode(path: Path) -> int:
@@ -108,6 +95,7 @@ def test_unset_removes_a_setting_and_keeps_the_rest(cli, cfg: Path) -> None:
     assert res.exit_code == 0 and "was not set" in res.stdout
 
 
+@pytest.mark.usefixtures("cfg")  # the commented file at cli.cfg
 def test_unset_a_required_setting_warns(cli) -> None:
     res = cli("profile", "unset", "prod", "client_id")
     assert res.exit_code == 0
@@ -159,6 +147,7 @@ def test_plain_http_allowed_once_allow_http_is_set(cli, cfg: Path) -> None:
     assert res.exit_code == 3 and "plain http" in res.stderr
 
 
+@pytest.mark.usefixtures("cfg")  # the commented file at cli.cfg
 def test_set_and_unset_json(cli) -> None:
     doc = json.loads(cli("profile", "set", "staging", "timeout", "12", "--json").stdout)
     assert doc == {
@@ -173,6 +162,7 @@ def test_set_and_unset_json(cli) -> None:
     assert doc["ok"] is True and doc["was_set"] is True and doc["setting"] == "timeout"
 
 
+@pytest.mark.usefixtures("cfg")  # the commented file at cli.cfg
 @pytest.mark.parametrize(
     "args",
     [
@@ -192,6 +182,7 @@ def test_every_edit_prints_a_json_object(cli, args: list[str]) -> None:
     assert doc["ok"] is True and doc["action"] and doc["profile"]
 
 
+@pytest.mark.usefixtures("cfg")  # the commented file at cli.cfg
 @pytest.mark.parametrize(
     ("args", "code"),
     [

@@ -11,8 +11,9 @@ from typing import Any
 import orjson
 import pytest
 import yaml
+from conftest import PROJECT_ROOT
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
+sys.path.insert(0, str(PROJECT_ROOT / "bench"))
 
 from _counting import CountingServer
 from _events import event

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import PROJECT_ROOT
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
+sys.path.insert(0, str(PROJECT_ROOT / "bench"))
 
 from _counting import CountingServer
 from _events import write_events

@@ -318,7 +318,7 @@ def test_billion_laughs_memory_stays_under_100_mb(tmp_path: Path) -> None:
         from rapido_cli.errors import RapidoError
         from rapido_cli.profiles import load_profiles_file
         from rapido_cli.csvbuild import ColumnMap
-        from rapido_cli.cli.send import _read_structured
+        from rapido_cli.cli.send_cmd import _read_structured
         for call in (lambda: load_profiles_file(Path({str(profiles)!r})),
                      lambda: ColumnMap.load({str(column_map)!r}),
                      lambda: _read_structured({str(attrs)!r}, "--attrs")):

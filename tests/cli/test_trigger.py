@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 from conftest import TEST_KEY, Reply, write_profiles
 from httpserver import error_body, ok_body
 
-from rapido_cli.sandbox import Sandbox, SandboxConfig
+from rapido_cli.sandbox import Sandbox
 from rapido_cli.trigger import ScenarioError, builtin_names, load_builtin, parse_scenario, plan
 
 REQUIRED = ["flight-booking", "hotel-booking", "flight-cancellation", "hotel-modification", "payment-failure"]
@@ -42,9 +41,10 @@ def env(tmp_path: Path, server) -> Any:
 
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(SandboxConfig(host="127.0.0.1", port=0, missed_after_s=0.3)) as sb:
-        yield sb
+def sandbox_config() -> dict[str, Any]:
+    """The conftest ``sandbox`` without credentials: these requests carry placeholder headers; a missed booking shows
+    after 0.3 s."""
+    return {"missed_after_s": 0.3}
 
 
 def _lines(stdout: str) -> list[dict[str, Any]]:

@@ -354,7 +354,7 @@ def test_pre_commit_files_pattern_matches_event_files_by_convention(hook: str) -
 
     import yaml
 
-    hooks = {h["id"]: h for h in yaml.safe_load((Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text())}
+    hooks = {h["id"]: h for h in yaml.safe_load((PROJECT_ROOT / ".pre-commit-hooks.yaml").read_text())}
     files = re.compile(hooks[hook]["files"])  # pre-commit applies `files` with re.search to each path
     mine, other = (PWA_EVENTS, SERVER_EVENTS) if hook.endswith("pwa") else (SERVER_EVENTS, PWA_EVENTS)
     assert [name for name in mine if not files.search(name)] == []

@@ -7,11 +7,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from conftest import DATA as TEST_DATA
 
 from rapido_cli.validate import FileProblem, FileSummary, Report
 from rapido_cli.validate.report import GithubFormat, JunitFormat, github_data, github_property
 
-DATA = Path(__file__).parent / "data" / "validate"
+DATA = TEST_DATA / "validate"
 BAD_TZ = DATA / "bad" / "10-tz-not-iana.json"
 BAD_MS = DATA / "bad" / "05-start-time-milliseconds.json"
 GOOD = DATA / "good" / "seed.jsonl"

@@ -13,15 +13,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import PROJECT_ROOT, TEST_KEY, write_profiles
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
+sys.path.insert(0, str(PROJECT_ROOT / "bench"))
 
 from _counting import CountingServer
 from _events import write_events
-from conftest import TEST_KEY, write_profiles
 from httpserver import Reply, ScriptedServer
 
-SCRIPT = Path(__file__).resolve().parent.parent / "examples" / "cron" / "rapido-replay.sh"
+SCRIPT = PROJECT_ROOT / "examples" / "cron" / "rapido-replay.sh"
 
 
 def rapido_program() -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ import pytest
 from conftest import booking
 from test_pwa_browser import driver  # noqa: F401  (the module-scoped Chromium fixture)
 
-from rapido_cli.sandbox import Sandbox, SandboxConfig
+from rapido_cli.sandbox import Sandbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -30,9 +30,10 @@ def props(**extra: Any) -> str:
 
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(SandboxConfig(host="127.0.0.1", port=0, missed_after_s=1.0)) as sb:
-        yield sb
+def sandbox_config() -> dict[str, Any]:
+    """The conftest ``sandbox`` without credentials: these requests carry placeholder headers; a missed
+    booking shows after 1 s."""
+    return {"missed_after_s": 1.0}
 
 
 def wait_for(pred: Callable[[], Any], timeout: float = 10.0) -> Any:

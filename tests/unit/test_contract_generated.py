@@ -15,14 +15,14 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from conftest import DATA, PROJECT_ROOT
 from pydantic import ValidationError
 
 from rapido_cli import contract, models
 from rapido_cli.rules import check_pwa_event, check_server_event
 
-ROOT = Path(__file__).resolve().parents[2]
-CONTRACT = ROOT / "rapido_cli" / "contract.py"
-FLIGHT: dict[str, Any] = json.loads((ROOT / "tests" / "data" / "seed" / "flight.json").read_text(encoding="utf-8"))
+CONTRACT = PROJECT_ROOT / "rapido_cli" / "contract.py"
+FLIGHT: dict[str, Any] = json.loads((DATA / "seed" / "flight.json").read_text(encoding="utf-8"))
 PAYMENT: dict[str, Any] = {
     "userId": "u1",
     "event": {"type": "payment.completed", "id": "evt_pay_1"},
@@ -32,7 +32,7 @@ PAYMENT: dict[str, Any] = {
 
 
 def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_contract", ROOT / "scripts" / "gen_contract.py")
+    spec = importlib.util.spec_from_file_location("gen_contract", PROJECT_ROOT / "scripts" / "gen_contract.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -63,7 +63,7 @@ def test_check_mode_fails_on_a_stale_file(tmp_path: Path, monkeypatch: pytest.Mo
 def test_contract_and_wire_import_neither_models_nor_pydantic() -> None:
     for path, allowed in (
         (CONTRACT, {"__future__", "typing", "rapido_cli.wire"}),
-        (ROOT / "rapido_cli" / "wire.py", {"__future__"}),
+        (PROJECT_ROOT / "rapido_cli" / "wire.py", {"__future__"}),
     ):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import DATA
 
-ROOT = Path(__file__).resolve().parents[2]
 HEAVY = {"pydantic", "pydantic_core", "httpx", "keyring"}
 
 
@@ -36,7 +36,7 @@ def _heavy(modules: set[str]) -> set[str]:
 
 @pytest.mark.parametrize("kind", ["json", "jsonl"])
 def test_validate_a_file_imports_no_pydantic(kind: str, tmp_path: Path) -> None:
-    event = json.loads((ROOT / "tests" / "data" / "seed" / "flight.json").read_text(encoding="utf-8"))
+    event = json.loads((DATA / "seed" / "flight.json").read_text(encoding="utf-8"))
     path = tmp_path / f"one.{kind}"
     path.write_text(json.dumps(event) + "\n", encoding="utf-8")
     proc, modules = _imported("-m", "rapido_cli", "validate", str(path))

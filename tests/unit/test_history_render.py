@@ -87,7 +87,7 @@ def test_hostile_values_are_inert() -> None:
 
 
 @pytest.fixture
-def cli(tmp_path: Path) -> Any:
+def history(tmp_path: Path) -> Any:
     journal = tmp_path / "journal.sqlite3"
     now = time.time()
     with Journal(journal) as j:
@@ -108,8 +108,8 @@ def cli(tmp_path: Path) -> Any:
     return run
 
 
-def test_tsv_is_the_piped_default_and_keeps_rows_on_one_line(cli) -> None:
-    res = cli()
+def test_tsv_is_the_piped_default_and_keeps_rows_on_one_line(history) -> None:
+    res = history()
     assert res.exit_code == 0, res.output
     lines = res.stdout.splitlines()
     assert len(lines) == 2
@@ -119,27 +119,27 @@ def test_tsv_is_the_piped_default_and_keeps_rows_on_one_line(cli) -> None:
     assert fields[1][0] == "evt_a\\x09b"  # a tab inside a value is shown, not a column break
 
 
-def test_csv_has_a_header_and_quotes(cli) -> None:
-    res = cli("--output-format", "csv")
+def test_csv_has_a_header_and_quotes(history) -> None:
+    res = history("--output-format", "csv")
     rows = list(csv.reader(io.StringIO(res.stdout)))
     assert rows[0] == list(FIELDS)
     assert rows[1][5] == "FL, 2"
 
 
 @pytest.mark.parametrize("args", [["--json"], ["--output-format", "json"]])
-def test_json_either_way(cli, args: list[str]) -> None:
-    doc = json.loads(cli(*args).stdout)
+def test_json_either_way(history, args: list[str]) -> None:
+    doc = json.loads(history(*args).stdout)
     assert [r["event_id"] for r in doc] == ["evt_c", "evt_a\tb"]
 
 
-def test_json_and_another_format_disagree(cli) -> None:
-    res = cli("--json", "--output-format", "csv")
+def test_json_and_another_format_disagree(history) -> None:
+    res = history("--json", "--output-format", "csv")
     assert res.exit_code == 2
     assert "disagree" in res.stderr
     assert json.loads(res.stdout)["ok"] is False
 
 
-def test_bad_format_suggests(cli) -> None:
-    res = cli("--output-format", "tvs")
+def test_bad_format_suggests(history) -> None:
+    res = history("--output-format", "tvs")
     assert res.exit_code == 2
     assert "did you mean 'tsv'?" in res.stderr

@@ -73,7 +73,7 @@ ALL_IMPORTS = [imp for path in sorted(PACKAGE.rglob("*.py")) for imp in imports_
 
 def test_the_scan_sees_the_package() -> None:
     modules = {imp.module for imp in ALL_IMPORTS}
-    assert {"rapido_cli.cli", "rapido_cli.client", "rapido_cli.sandbox.server"} <= modules
+    assert {"rapido_cli.cli", "rapido_cli.transport.client", "rapido_cli.sandbox.server"} <= modules
     # the scanner finds what it must refuse: the cli imports typer, the renderers rich
     assert any(within(i.target, "typer") for i in ALL_IMPORTS if within(i.module, "rapido_cli.cli"))
     assert any(within(i.target, "rich") for i in ALL_IMPORTS if i.module == "rapido_cli.output")

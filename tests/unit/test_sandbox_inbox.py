@@ -5,23 +5,23 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import Iterator
 from importlib import resources
+from typing import Any
 
 import httpx
 import pytest
 
-from rapido_cli.sandbox import Sandbox, SandboxConfig
+from rapido_cli.sandbox import Sandbox
 from rapido_cli.sandbox.inbox import wants_html
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 PAGE = resources.files("rapido_cli").joinpath("static/inbox.html").read_text(encoding="utf-8")
 
 
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(SandboxConfig(host="127.0.0.1", port=0)) as sb:
-        yield sb
+@pytest.fixture
+def sandbox_config() -> dict[str, Any]:
+    """The conftest ``sandbox`` without credentials (as ``rapido sandbox`` starts by default)."""
+    return {}
 
 
 def test_a_browser_gets_the_page_with_a_strict_policy(sandbox: Sandbox) -> None:

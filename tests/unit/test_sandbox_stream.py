@@ -6,7 +6,6 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -64,10 +63,10 @@ class SSE:
 
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    cfg = SandboxConfig(host="127.0.0.1", port=0, stream_keepalive_s=0.3, missed_after_s=0.3, max_stream_clients=3)
-    with Sandbox(cfg) as sb:
-        yield sb
+def sandbox_config() -> dict[str, Any]:
+    """The conftest ``sandbox`` without credentials: these requests carry placeholder headers; short keep-alive and
+    missed-booking delays, at most three stream clients."""
+    return {"stream_keepalive_s": 0.3, "missed_after_s": 0.3, "max_stream_clients": 3}
 
 
 _CLIENTS: dict[str, httpx.Client] = {}
