@@ -51,13 +51,6 @@ class Secret:
         from rapido_cli.transport.answer import scrub
 
         return scrub(obj, self._value) if self._value else obj
-        if isinstance(obj, str):
-            return obj.replace(self._value, self.masked()) if self._value in obj else obj
-        if isinstance(obj, dict):
-            return {self.scrub(k): self.scrub(v) for k, v in obj.items()}
-        if isinstance(obj, list):
-            return [self.scrub(v) for v in obj]
-        return obj
 
     def __repr__(self) -> str:
         return f"Secret({self.masked()!r})"
