@@ -675,10 +675,6 @@ class EventClient:
         """The exact request that would be sent, key masked (for --dry-run and -v)."""
         return request_preview(self.target, event)
 
-    def attempt_once(self, body: bytes, number: int) -> Attempt:
-        """One POST on this thread's connection."""
-        return self._sender().attempt(body, number)
-
     def send(self, event: dict[str, Any], *, max_attempts: int | None = None) -> SendResult:
         """Deliver one event, retrying what may pass later; the result says what happened."""
         body = encode_event(event)
