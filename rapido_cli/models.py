@@ -200,28 +200,3 @@ class PwaEvent(BaseModel):
         description="The properties object, or the JSON string the bridge received (JSON.stringify(properties))."
     )
 
-
-class ApiErrorBody(BaseModel):
-    """``error`` in an error answer."""
-
-    message: str
-    details: dict[str, Any] | None = None
-
-
-class ApiSuccess(BaseModel):
-    """HTTP 200 ``{"success": true, "code": 7000, ...}``."""
-
-    success: Literal[True]
-    code: int
-    timestamp: str
-    requestId: str
-
-
-class ApiError(BaseModel):
-    """An error answer ``{"success": false, "code", "error": {...}, ...}``."""
-
-    success: Literal[False]
-    code: int
-    error: ApiErrorBody
-    timestamp: str | None = None
-    requestId: str | None = None
