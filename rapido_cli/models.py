@@ -53,7 +53,6 @@ EVENT_TYPES: tuple[str, ...] = get_args(EventTypeName)
 OrderStatus = Literal["CONFIRMED", "CANCELLED", "MODIFIED"]
 #: Order statuses of the specification (:data:`STATUS_TO_TYPE` gives the event type each implies).
 ORDER_STATUSES: tuple[str, ...] = get_args(OrderStatus)
-HOST_STATUSES: tuple[str, ...] = ORDER_STATUSES
 
 #: The limits below are the models' (they reach the schema); rapido_cli.contract reads them back
 #: from the fields, not from these names.
