@@ -21,6 +21,7 @@ from rapido_cli.models import (
     MAX_PWA_PROPERTIES_BYTES,
     BookingAttributes,
     Envelope,
+    PaymentAttributes,
 )
 from rapido_cli.rules import (
     Problem,
@@ -30,7 +31,6 @@ from rapido_cli.rules import (
     encoded_size,
     normalize_server_event,
 )
-from rapido_cli.validate.schema import payment_attributes_model
 
 FLIGHT: dict[str, Any] = seed_event("flight")
 PWA: dict[str, Any] = {
@@ -381,7 +381,7 @@ def model_accepts(e: Any) -> bool:
     """The models (strict: no type coercion but integral floats) plus the rules beyond the schema."""
     try:
         env = Envelope.model_validate(e, strict=True)
-        model = BookingAttributes if env.event.type.startswith("order.") else payment_attributes_model()
+        model = BookingAttributes if env.event.type.startswith("order.") else PaymentAttributes
         attrs = model.model_validate(env.attributes, strict=True)
     except ValidationError:
         return False
