@@ -92,11 +92,6 @@ from rapido_cli.errors import LocalIOError, TemporaryError, UsageError
 JOURNAL_NAME = "journal.sqlite3"
 #: 1: the first schema; 2: targets in normal form (rows of older spellings rewritten on open).
 SCHEMA_VERSION = 2
-OUTCOMES = ("sent", "failed", "invalid")
-FAILURES = (
-    "temporary", "rejected", "unauthorized", "tls", "unconfirmed", "redirect", "endpoint", "nxdomain", "proxy",
-    "interrupted",
-)
 SQLITE_HEADER = b"SQLite format 3\x00"
 _COLUMNS = {
     "deliveries": {
