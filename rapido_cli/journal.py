@@ -562,21 +562,6 @@ class Journal:
             args.append(int(limit))
         return [_row(r) for r in self._conn.execute(sql, args)]
 
-    def iter_rows(self, target: str | None = None, outcome: str | None = None) -> Iterator[JournalRow]:
-        """Like :meth:`query` but streamed (for exports of large journals), newest first."""
-        where: list[str] = []
-        args: list[Any] = []
-        if target is not None:
-            cond, targs = self._where_target(target)
-            where.append(cond)
-            args.extend(targs)
-        if outcome is not None:
-            where.append("outcome = ?")
-            args.append(outcome)
-        sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
-        for r in self._conn.execute(sql + " ORDER BY last_at DESC, event_id", args):
-            yield _row(r)
-
     def get(self, target: str, event_id: str) -> JournalRow | None:
         """The row of one event, or None."""
         cond, args = self._where_target(target)
