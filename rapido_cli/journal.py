@@ -240,7 +240,6 @@ class JournalRow:
     raw: str | None
     failure: str | None = None
     first_at: str | None = None
-    at_epoch: float = 0.0
     source: str | None = None
     run_id: str | None = None
 
@@ -295,7 +294,6 @@ def _row(r: sqlite3.Row | tuple[Any, ...]) -> JournalRow:
         raw=raw,
         failure=failure,
         first_at=iso(first),
-        at_epoch=last,
         source=src,
         run_id=run,
     )
