@@ -727,7 +727,6 @@ class JournalWriter:
         self._queued = 0  # sequence number of the last record queued
         self._committed = 0  # ... and of the last one committed
         self._seq_lock = threading.Lock()
-        self.written = 0
         self.commits = 0
         self._thread = threading.Thread(target=self._run, name="rapido-journal", daemon=True)
         self._thread.start()
@@ -846,7 +845,6 @@ class JournalWriter:
             if batch and self._error is None:
                 try:
                     _write(self._conn, self.target, self.run_id, batch)
-                    self.written += len(batch)
                     self.commits += 1
                 except sqlite3.Error as exc:
                     self._fail(f"cannot write to the journal: {exc}")
