@@ -363,7 +363,6 @@ class Replayer:
                         break
                     if isinstance(item, LineResult):
                         self._account(item, dead)
-                s.aborted = True
                 break
             if stop_at is not None and workers_done and now > stop_at + max(opts.drain_s, opts.grace_s):
                 # Counting the rest takes too long (a huge file, a slow pipe): report a lower bound.
