@@ -197,7 +197,6 @@ class Replayer:
         self.bytes_read = 0
         self.in_flight = 0
         self._lock = threading.Lock()
-        self.sender_kind = ""
         self.started = 0.0
         self._expected = 0
         self._bug: BaseException | None = None
@@ -277,7 +276,6 @@ class Replayer:
         if sender_factory is None and not opts.dry_run:
             factory = SenderFactory(self.target, concurrency=opts.concurrency, environ=opts.environ)
             sender_factory = factory
-            self.sender_kind = factory.kind
         if opts.dead_letter is not None and not opts.dry_run:
             from rapido_cli.fs import open_private
 
