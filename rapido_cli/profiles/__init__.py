@@ -53,7 +53,6 @@ from rapido_cli.profiles.store import (
     inline_key_profiles,
     is_key_source,
     load_profiles_file,
-    profile_names_for_completion,
     save_profiles_file,
 )
 from rapido_cli.profiles.urlpolicy import check_base_url
@@ -92,7 +91,6 @@ __all__ = [
     "load_profiles_file",
     "mask",
     "parse_flag_path",
-    "profile_names_for_completion",
     "read_key",
     "resolve_profile",
     "save_profiles_file",
