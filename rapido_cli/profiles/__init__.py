@@ -41,7 +41,6 @@ from rapido_cli.profiles.resolve import (
     Target,
     Value,
     check_profile_name,
-    parse_flag_path,
     resolve_profile,
 )
 from rapido_cli.profiles.store import (
@@ -90,7 +89,6 @@ __all__ = [
     "keyring_timeout",
     "load_profiles_file",
     "mask",
-    "parse_flag_path",
     "read_key",
     "resolve_profile",
     "save_profiles_file",

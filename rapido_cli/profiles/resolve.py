@@ -339,11 +339,3 @@ def resolve_profile(
     if need_key:
         res.target()
     return res
-
-
-def parse_flag_path(value: str) -> Path:
-    """A user-given path that must exist (UsageError otherwise)."""
-    path = Path(value).expanduser()
-    if not path.exists():
-        raise UsageError(f"{value}: no such file")
-    return path
