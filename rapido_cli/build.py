@@ -108,16 +108,12 @@ def check_tz(name: str, field: str = "tz") -> str:
     return name
 
 
-def parse_time(value: str | int, field: str, zone: str | None = None) -> int:
+def _parse_time(value: str | int, field: str, zone: str | None) -> tuple[int, bool]:
     """ISO 8601 (with an offset, or local to ``zone`` without one) or Unix seconds -> Unix seconds.
 
     ``YYYY-MM-DD HH:MM`` is ISO 8601 too. Without ``zone``, a time without offset is an error.
+    Returns ``(Unix seconds, whether the time had no offset and was read in zone)``.
     """
-    return _parse_time(value, field, zone)[0]
-
-
-def _parse_time(value: str | int, field: str, zone: str | None) -> tuple[int, bool]:
-    """``(Unix seconds, whether the time had no offset and was read in zone)``."""
     if isinstance(value, bool):
         raise FieldError(field, "expected a time", hint=TIME_FORMS)
     text = str(value) if isinstance(value, int) else value.strip()

@@ -80,7 +80,7 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,19 +92,6 @@ from rapido_cli.errors import LocalIOError, TemporaryError, UsageError
 JOURNAL_NAME = "journal.sqlite3"
 #: 1: the first schema; 2: targets in normal form (rows of older spellings rewritten on open).
 SCHEMA_VERSION = 2
-OUTCOMES = ("sent", "failed", "invalid")
-FAILURES = (
-    "temporary",
-    "rejected",
-    "unauthorized",
-    "tls",
-    "unconfirmed",
-    "redirect",
-    "endpoint",
-    "nxdomain",
-    "proxy",
-    "interrupted",
-)
 SQLITE_HEADER = b"SQLite format 3\x00"
 _COLUMNS = {
     "deliveries": {
@@ -265,7 +252,6 @@ class JournalRow:
     raw: str | None
     failure: str | None = None
     first_at: str | None = None
-    at_epoch: float = 0.0
     source: str | None = None
     run_id: str | None = None
 
@@ -320,7 +306,6 @@ def _row(r: sqlite3.Row | tuple[Any, ...]) -> JournalRow:
         raw=raw,
         failure=failure,
         first_at=iso(first),
-        at_epoch=last,
         source=src,
         run_id=run,
     )
@@ -585,21 +570,6 @@ class Journal:
             args.append(int(limit))
         return [_row(r) for r in self._conn.execute(sql, args)]
 
-    def iter_rows(self, target: str | None = None, outcome: str | None = None) -> Iterator[JournalRow]:
-        """Like :meth:`query` but streamed (for exports of large journals), newest first."""
-        where: list[str] = []
-        args: list[Any] = []
-        if target is not None:
-            cond, targs = self._where_target(target)
-            where.append(cond)
-            args.extend(targs)
-        if outcome is not None:
-            where.append("outcome = ?")
-            args.append(outcome)
-        sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "")
-        for r in self._conn.execute(sql + " ORDER BY last_at DESC, event_id", args):
-            yield _row(r)
-
     def get(self, target: str, event_id: str) -> JournalRow | None:
         """The row of one event, or None."""
         cond, args = self._where_target(target)
@@ -767,7 +737,6 @@ class JournalWriter:
         self._queued = 0  # sequence number of the last record queued
         self._committed = 0  # ... and of the last one committed
         self._seq_lock = threading.Lock()
-        self.written = 0
         self.commits = 0
         self._thread = threading.Thread(target=self._run, name="rapido-journal", daemon=True)
         self._thread.start()
@@ -886,7 +855,6 @@ class JournalWriter:
             if batch and self._error is None:
                 try:
                     _write(self._conn, self.target, self.run_id, batch)
-                    self.written += len(batch)
                     self.commits += 1
                 except sqlite3.Error as exc:
                     self._fail(f"cannot write to the journal: {exc}")

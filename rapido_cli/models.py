@@ -53,7 +53,6 @@ EVENT_TYPES: tuple[str, ...] = get_args(EventTypeName)
 OrderStatus = Literal["CONFIRMED", "CANCELLED", "MODIFIED"]
 #: Order statuses of the specification (:data:`STATUS_TO_TYPE` gives the event type each implies).
 ORDER_STATUSES: tuple[str, ...] = get_args(OrderStatus)
-HOST_STATUSES: tuple[str, ...] = ORDER_STATUSES
 
 #: The limits below are the models' (they reach the schema); rapido_cli.contract reads them back
 #: from the fields, not from these names.
@@ -63,14 +62,10 @@ MAX_AMOUNT = 100_000_000
 #: Unix seconds have 10 digits until the year 2286; 13 digits are milliseconds.
 SECONDS_CEILING = 10_000_000_000
 
-#: What "blank" means: exactly the characters Python's ``str.isspace`` (and ``str.strip()``) treat
-#: as white space. Written out so the pattern below means the same in every regex dialect
-#: (ECMA-262 for JSON Schema tools, Rust for pydantic, Python's ``re``); a test compares them.
-BLANK_CHARACTERS = (
-    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
-    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-)
-#: JSON Schema ``pattern`` (unanchored) of a non-blank string: one character that is not blank.
+#: JSON Schema ``pattern`` (unanchored) of a non-blank string: one character that is not blank, where
+#: blank means exactly the characters Python's ``str.isspace`` (and ``str.strip()``) treat as white
+#: space. Written out so it means the same in every regex dialect (ECMA-262 for JSON Schema tools,
+#: Rust for pydantic, Python's ``re``); a test compares it with ``str.isspace``.
 NON_BLANK_PATTERN = (
     r"[^\t\n\u000b\f\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 )
@@ -200,28 +195,3 @@ class PwaEvent(BaseModel):
         description="The properties object, or the JSON string the bridge received (JSON.stringify(properties))."
     )
 
-
-class ApiErrorBody(BaseModel):
-    """``error`` in an error answer."""
-
-    message: str
-    details: dict[str, Any] | None = None
-
-
-class ApiSuccess(BaseModel):
-    """HTTP 200 ``{"success": true, "code": 7000, ...}``."""
-
-    success: Literal[True]
-    code: int
-    timestamp: str
-    requestId: str
-
-
-class ApiError(BaseModel):
-    """An error answer ``{"success": false, "code", "error": {...}, ...}``."""
-
-    success: Literal[False]
-    code: int
-    error: ApiErrorBody
-    timestamp: str | None = None
-    requestId: str | None = None

@@ -613,11 +613,6 @@ class _LightCoercer:
             raise HintedBadParameter(_plain(exc.message), ctx=ctx, param=param) from None
 
 
-class _RawDuringCompletion:
-    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
-        return value
-
-
 _installed = False
 
 
@@ -674,11 +669,3 @@ _MARKUP = re.compile(r"\[/?[a-z #0-9_.=-]*\]")
 def plain_markup(text: str) -> str:
     """Rich markup stripped from a help text, without importing rich."""
     return _MARKUP.sub("", text)
-
-
-def stderr_is_terminal() -> bool:
-    """Whether stderr is a terminal (for the colour of error lines)."""
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False

@@ -40,7 +40,6 @@ from rapido_cli.profiles.resolve import (
     Target,
     Value,
     check_profile_name,
-    parse_flag_path,
     resolve_profile,
 )
 from rapido_cli.profiles.store import (
@@ -52,7 +51,6 @@ from rapido_cli.profiles.store import (
     inline_key_profiles,
     is_key_source,
     load_profiles_file,
-    profile_names_for_completion,
     save_profiles_file,
 )
 from rapido_cli.profiles.urlpolicy import check_base_url
@@ -91,8 +89,6 @@ __all__ = [
     "keyring_timeout",
     "load_profiles_file",
     "mask",
-    "parse_flag_path",
-    "profile_names_for_completion",
     "read_key",
     "resolve_profile",
     "save_profiles_file",

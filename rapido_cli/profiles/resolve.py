@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from rapido_cli.contract import API_PATH, SERVICES
-from rapido_cli.errors import ConfigError, RapidoError, UsageError
+from rapido_cli.errors import ConfigError, RapidoError
 from rapido_cli.profiles.keys import KEY_ENV, Secret, check_key_value, read_key
 from rapido_cli.profiles.store import DEFAULTS, default_config_path, is_key_source, load_profiles_file
 from rapido_cli.profiles.urlpolicy import allow_http_hint, check_base_url
@@ -339,11 +339,3 @@ def resolve_profile(
     if need_key:
         res.target()
     return res
-
-
-def parse_flag_path(value: str) -> Path:
-    """A user-given path that must exist (UsageError otherwise)."""
-    path = Path(value).expanduser()
-    if not path.exists():
-        raise UsageError(f"{value}: no such file")
-    return path

@@ -510,11 +510,3 @@ def save_profiles_file(path: Path, data: Mapping[str, Any]) -> None:
             editor.add(name, settings, replace=True)
     editor.use(data.get("default") or None)
     editor.save()
-
-
-def profile_names_for_completion(environ: Mapping[str, str] | None = None) -> list[str]:
-    """Profile names for tab completion; empty on any problem (completion must never fail)."""
-    try:
-        return sorted(load_profiles_file(default_config_path(environ))["profiles"])
-    except RapidoError:
-        return []

@@ -189,7 +189,6 @@ class Replayer:
         self.bytes_read = 0
         self.in_flight = 0
         self._lock = threading.Lock()
-        self.sender_kind = ""
         self.started = 0.0
         self._expected = 0
         self._bug: BaseException | None = None
@@ -269,7 +268,6 @@ class Replayer:
         if sender_factory is None and not opts.dry_run:
             factory = SenderFactory(self.target, concurrency=opts.concurrency, environ=opts.environ)
             sender_factory = factory
-            self.sender_kind = factory.kind
         if opts.dead_letter is not None and not opts.dry_run:
             from rapido_cli.fs import open_private
 
@@ -355,7 +353,6 @@ class Replayer:
                         break
                     if isinstance(item, LineResult):
                         self._account(item, dead)
-                s.aborted = True
                 break
             if stop_at is not None and workers_done and now > stop_at + max(opts.drain_s, opts.grace_s):
                 # Counting the rest takes too long (a huge file, a slow pipe): report a lower bound.

@@ -103,7 +103,6 @@ class Summary:
     interrupted_events: int = 0  # attempted, then abandoned when the run stopped: not judged
     pending: int = 0  # read but never attempted (the run was stopped)
     interrupted: bool = False  # stopped by a signal
-    aborted: bool = False
     dry_run: bool = False
     run_id: str = ""
     final_rate: float | None = None

@@ -36,7 +36,6 @@ from rapido_cli.transport.client import (
     SendResult,
     encode_event,
     headers_for,
-    masked_headers,
     request_preview,
 )
 from rapido_cli.transport.proxy import Proxy, ProxyChoice, proxy_for
@@ -75,7 +74,6 @@ __all__ = [
     "hint_for",
     "is_acknowledgement",
     "mask",
-    "masked_headers",
     "parse_retry_after",
     "plan_route",
     "proxy_for",

@@ -90,11 +90,6 @@ class Attempt:
     host: str | None = None  # the host a network failure is about (the target's, or the proxy's)
     started: float = 0.0  # time.monotonic() when the attempt began (for adaptive pacing)
 
-    @property
-    def delivered(self) -> bool:
-        """True when the server acknowledged the event."""
-        return self.failure is None and self.status == 200
-
 
 def is_acknowledgement(status: int | None, body: Any) -> bool:
     """HTTP 200 with a JSON object holding ``success: true`` (the boolean) and ``code: 7000`` (an integer)."""

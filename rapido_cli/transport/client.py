@@ -83,13 +83,6 @@ def request_preview(target: Target, event: Mapping[str, Any]) -> dict[str, Any]:
     return {"method": "POST", "url": target.event_url, "headers": headers, "body": dict(event)}
 
 
-def masked_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """A copy of ``headers`` with the authorization value masked."""
-    from rapido_cli.transport.answer import mask
-
-    return {k: (mask(v) if k.lower() in ("authorization", "proxy-authorization") else v) for k, v in headers.items()}
-
-
 # ---------------------------------------------------------------- connecting, bounded
 
 
@@ -675,10 +668,6 @@ class EventClient:
         """The exact request that would be sent, key masked (for --dry-run and -v)."""
         return request_preview(self.target, event)
 
-    def attempt_once(self, body: bytes, number: int) -> Attempt:
-        """One POST on this thread's connection."""
-        return self._sender().attempt(body, number)
-
     def send(self, event: dict[str, Any], *, max_attempts: int | None = None) -> SendResult:
         """Deliver one event, retrying what may pass later; the result says what happened."""
         body = encode_event(event)
@@ -713,7 +702,6 @@ __all__ = [
     "connect_tcp",
     "encode_event",
     "headers_for",
-    "masked_headers",
     "open_socket",
     "read_body",
     "request_preview",

@@ -133,11 +133,6 @@ class Scenario:
         return ScenarioError(self.source, self.line_of(path), message, hint=hint)
 
     @property
-    def has_server_steps(self) -> bool:
-        """True when a step sends a server event."""
-        return any(s.kind != "pwa" for s in self.steps)
-
-    @property
     def has_pwa_steps(self) -> bool:
         """True when a step emits a PWA event."""
         return any(s.kind == "pwa" for s in self.steps)

@@ -11,17 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
-
 from rapido_cli.models import BookingAttributes, Envelope, PaymentAttributes, PwaEvent
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _REF = "#/$defs/{model}"
-
-
-def payment_attributes_model() -> type[BaseModel]:
-    """The ``payment.*`` attributes model (kept for callers of the earlier API)."""
-    return PaymentAttributes
 
 
 def _strip_defaults(schema: Any) -> Any:

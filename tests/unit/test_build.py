@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rapido_cli.build import (
+    _parse_time,
     airport,
     booking_event,
     check_tz,
@@ -15,7 +16,6 @@ from rapido_cli.build import (
     parse_amount,
     parse_latlong,
     parse_scalar,
-    parse_time,
 )
 from rapido_cli.errors import FieldError
 from rapido_cli.rules import check_server_event
@@ -24,6 +24,10 @@ FLIGHT = {
     "user_id": "u1", "order_id": "FL1", "amount": "8500", "from": "DEL", "to": "BLR",
     "depart": "2024-02-17T13:30:00+05:30", "arrive": "2024-02-17T16:15:00+05:30",
 }
+
+
+def parse_time(value: str, field: str, zone: str | None = None) -> int:
+    return _parse_time(value, field, zone)[0]
 
 
 def test_iso_with_offset_and_unix_seconds_agree():

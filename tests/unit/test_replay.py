@@ -24,9 +24,9 @@ from rapido_cli.errors import ExitCode
 from rapido_cli.journal import Journal
 from rapido_cli.profiles import Secret, Target
 from rapido_cli.replay import LineResult, Replayer, ReplayOptions
-from rapido_cli.transport.pacing import AdaptiveRate, RateLimiter
 from rapido_cli.sandbox import Sandbox, SandboxConfig, SandboxEvent
 from rapido_cli.transport import RetryPolicy
+from rapido_cli.transport.pacing import AdaptiveRate, RateLimiter
 
 KEY = "sk_test_SECRET_abcd1234WXYZ"
 FAST = RetryPolicy(max_attempts=8, base=0.01, cap=0.05, retry_after_cap=0.05)
