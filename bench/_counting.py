@@ -106,7 +106,8 @@ class CountingServer:
         httpd.daemon_threads = True
         self._port = httpd.server_address[1]
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        # a short poll interval: shutdown() waits for the loop to notice (0.5 s per close by default)
+        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self._thread.start()
         return self
 
