@@ -54,6 +54,9 @@ class CountingServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body are two writes: without TCP_NODELAY, Nagle holds the body until the client's
+            # delayed ACK (40 ms) on every request after the first on a keep-alive connection
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -103,7 +106,8 @@ class CountingServer:
         httpd.daemon_threads = True
         self._port = httpd.server_address[1]
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        # a short poll interval: shutdown() waits for the loop to notice (0.5 s per close by default)
+        self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self._thread.start()
         return self
 

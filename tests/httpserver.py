@@ -62,6 +62,9 @@ class ScriptedServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body are two writes: without TCP_NODELAY, Nagle holds the body until the client's
+            # delayed ACK (40 ms) on every request after the first on a keep-alive connection
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:
                 pass

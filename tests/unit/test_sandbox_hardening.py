@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import booking
+from conftest import booking, wait_for
 
 from rapido_cli.cli.sandbox_cmd import plain_event
 from rapido_cli.errors import UsageError
@@ -187,7 +187,7 @@ def test_a_pages_text_plain_post_prints_inert(sandbox: Sandbox, client: httpx.Cl
     client.post("/pwa/events", content=body, headers={"content-type": "text/plain", "Origin": "http://localhost:1"})
     raw = NASTY.replace("\r\n", "").encode()  # header bytes as a raw client sends them
     client.post("/api/ota/event", json=booking("FL_1"), headers={**HEADERS, "x-client-id": raw, "Origin": raw})
-    assert len(seen) == 2
+    wait_for(lambda: len(seen) == 2, timeout=5)  # on_event runs after the answer is sent
     for ev in seen:
         for part in plain_event(ev, verbose=1).split("\n    "):
             _no_controls(part)
