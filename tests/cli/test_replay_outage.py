@@ -103,7 +103,7 @@ def test_breaker_random_third_of_failures_is_not_an_outage() -> None:
 # ---------------------------------------------------------------- the engine
 
 
-@pytest.mark.parametrize("down", ["503", "closed"])
+@pytest.mark.parametrize("down", ["503", pytest.param("closed", marks=pytest.mark.slow)])  # 2.5 s each
 def test_outage_stops_early_leaves_the_rest_pending_and_the_next_run_resumes(tmp_path: Path, down: str) -> None:
     n = 1000
     f = write_events(tmp_path / "e.jsonl", n)

@@ -112,6 +112,7 @@ def test_429_retry_after_is_honoured(rapido, server, profile_env, seed_dir):
     assert srv.requests[1].at - srv.requests[0].at >= 2.0
 
 
+@pytest.mark.slow  # waits 2-3 s; parse_retry_after's HTTP-date is tested fast in tests/unit/test_client.py
 def test_retry_after_as_http_date(rapido, server, profile_env, seed_dir):
     import time
     from email.utils import formatdate

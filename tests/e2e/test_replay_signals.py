@@ -54,7 +54,7 @@ def all_ids(n: int) -> set[str]:
 
 
 def test_sigint_finishes_in_flight_saves_and_rerun_completes(setup: Any) -> None:
-    sb, f, env, journal = setup(600, latency_ms=30)
+    sb, f, env, journal = setup(300, latency_ms=30)
     proc = spawn([str(f), "--concurrency", "4"], env)
     wait_for(lambda: sb.requests >= 40)
     proc.send_signal(signal.SIGINT)
@@ -65,11 +65,11 @@ def test_sigint_finishes_in_flight_saves_and_rerun_completes(setup: Any) -> None
     with Journal(journal) as j:
         sent = {r.event_id for r in j.query(outcome="sent")}
     # in-flight requests were allowed to finish and were recorded
-    assert sent == set(sb.accepted) and 0 < len(sent) < 600
+    assert sent == set(sb.accepted) and 0 < len(sent) < 300
     proc = spawn([str(f), "--concurrency", "4"], env)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    assert set(sb.settle().accepted) == all_ids(600)
+    assert set(sb.settle().accepted) == all_ids(300)
     assert not sb.duplicates  # a graceful stop repeats nothing
 
 
@@ -102,7 +102,7 @@ def test_sigterm_exits_130(setup: Any) -> None:
 
 
 def test_overlapping_runs_one_waits_none_doubles(setup: Any) -> None:
-    sb, f, env, _ = setup(300, latency_ms=20)
+    sb, f, env, _ = setup(150, latency_ms=20)
     a = spawn([str(f), "--concurrency", "2"], env)
     b = spawn([str(f), "--concurrency", "2"], env)
     _out_b, err_b = b.communicate(timeout=60)
@@ -112,11 +112,11 @@ def test_overlapping_runs_one_waits_none_doubles(setup: Any) -> None:
     loser_err = err_a if a.returncode == 75 else err_b
     winner = b if a.returncode == 75 else a
     assert "another replay" in loser_err and f"pid {winner.pid}" in loser_err
-    assert set(sb.settle().accepted) == all_ids(300) and not sb.duplicates
+    assert set(sb.settle().accepted) == all_ids(150) and not sb.duplicates
     # and a third run later is allowed, and sends nothing new
     c = spawn([str(f)], env)
     c.communicate(timeout=60)
-    assert c.returncode == 0 and sb.settle().requests == 300
+    assert c.returncode == 0 and sb.settle().requests == 150
 
 
 def kill_and_rerun(sb: Counted, f: Path, env: dict[str, str], rounds: int, n: int, seed: int) -> int:

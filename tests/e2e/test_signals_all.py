@@ -60,9 +60,9 @@ def test_send_waiting_for_a_slow_server(sig: int, profile_env: Any) -> None:
     "args",
     [
         ["validate", "-"],
-        ["build", "flight", "--csv", "-"],
+        pytest.param(["build", "flight", "--csv", "-"], marks=pytest.mark.slow),  # 1.5 s each: two stay fast
         ["replay", "-", "--no-journal"],
-        ["send", "--file", "-", "--dry-run"],
+        pytest.param(["send", "--file", "-", "--dry-run"], marks=pytest.mark.slow),
     ],
 )
 def test_commands_reading_a_quiet_stdin(args: list[str], profile_env: Any, tmp_path: Path) -> None:

@@ -151,7 +151,7 @@ def test_invalid_lines_duplicates_dead_letter_and_journal(tmp_path: Path, sandbo
     assert len(sb.settle().accepted) == 5 and sb.requests == 5  # the invalid ones were never sent
 
 
-@pytest.mark.parametrize("concurrency", [1, 8])
+@pytest.mark.parametrize("concurrency", [pytest.param(1, marks=pytest.mark.slow), 8])  # one at a time: 3 s
 def test_faults_every_line_accounted_for(tmp_path: Path, sandbox: Any, concurrency: int) -> None:
     sb = sandbox(faults="500:0.15,429:0.05,499:0.05,drop:0.05,drop-after:0.05", seed=7)
     f = write_events(tmp_path / "e.jsonl", 300, invalid_every=50)
